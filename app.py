@@ -1,0 +1,165 @@
+"""Tasks API: the HTTP surface. Views parse the request, call ``chalicelib``, shape the reply.
+
+The contract is ``../shared/api-contract.md``; behaviour lives in ``chalicelib``.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from chalice import AuthRequest, Chalice, Response
+
+from chalicelib import runtime, validation
+from chalicelib.authorizer import authorize, deny
+from chalicelib.config import allowed_origin
+from chalicelib.errors import ApiError, ConfigurationError, InternalError
+from chalicelib.tokens import Principal
+from chalicelib.web import (
+    ANY_CONTENT_TYPE,
+    cors_config,
+    error_response,
+    json_response,
+    parse_if_match,
+    read_json_object,
+)
+
+app = Chalice(app_name="tasks-api")
+app.log.setLevel(logging.INFO)
+
+
+@app.authorizer(ttl_seconds=300)
+def jwt_authorizer(auth_request: AuthRequest) -> dict[str, Any]:
+    try:
+        verify = runtime.token_service().verify
+    except ConfigurationError:
+        app.log.exception("authorizer misconfigured; denying every request")
+        return deny(auth_request.method_arn)
+    return authorize(auth_request.token, auth_request.method_arn, verify)
+
+
+CORS = cors_config(allowed_origin(os.environ))
+PUBLIC = {"cors": CORS, "content_types": ANY_CONTENT_TYPE}
+PROTECTED = {**PUBLIC, "authorizer": jwt_authorizer}
+
+
+def contract_errors(view: Callable[..., Response]) -> Callable[..., Response]:
+    """Answer every failure in the contract's error format; never leak internals."""
+
+    @functools.wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> Response:
+        try:
+            return view(*args, **kwargs)
+        except ApiError as error:
+            return error_response(error)
+        except Exception:
+            request_id = _request_id()
+            app.log.exception("unhandled error, request id %s", request_id)
+            return error_response(InternalError(request_id))
+
+    return guarded
+
+
+@app.route("/health", methods=["GET"], **PUBLIC)
+@contract_errors
+def health() -> Response:
+    return json_response({"status": "ok"})
+
+
+@app.route("/auth/register", methods=["POST"], **PUBLIC)
+@contract_errors
+def register() -> Response:
+    credentials = validation.validate_registration(_json_body())
+    user = runtime.account_service().register(credentials)
+    return json_response(user.to_json(), 201)
+
+
+@app.route("/auth/login", methods=["POST"], **PUBLIC)
+@contract_errors
+def login() -> Response:
+    credentials = validation.validate_login(_json_body())
+    accounts = runtime.account_service()
+    token = accounts.login(credentials)
+    return json_response(
+        {
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": accounts.token_lifetime_seconds,
+        }
+    )
+
+
+@app.route("/users/me", methods=["GET"], **PROTECTED)
+@contract_errors
+def current_user() -> Response:
+    return json_response(runtime.account_service().profile(_principal()).to_json())
+
+
+@app.route("/tasks", methods=["POST"], **PROTECTED)
+@contract_errors
+def create_task() -> Response:
+    fields = validation.validate_new_task(_json_body())
+    task = runtime.task_service().create(_principal(), fields)
+    return json_response(task.to_json(), 201, {"Location": f"/tasks/{task.id}", "ETag": task.etag})
+
+
+@app.route("/tasks", methods=["GET"], **PROTECTED)
+@contract_errors
+def list_tasks() -> Response:
+    query = validation.validate_list_query(app.current_request.query_params)
+    tasks, next_cursor = runtime.task_service().list(_principal(), query)
+    return json_response({"items": [task.to_json() for task in tasks], "next_cursor": next_cursor})
+
+
+@app.route("/tasks/{task_id}", methods=["GET"], **PROTECTED)
+@contract_errors
+def get_task(task_id: str) -> Response:
+    task = runtime.task_service().get(_principal(), task_id)
+    return json_response(task.to_json(), headers={"ETag": task.etag})
+
+
+@app.route("/tasks/{task_id}", methods=["PATCH"], **PROTECTED)
+@contract_errors
+def patch_task(task_id: str) -> Response:
+    changes = validation.validate_task_patch(_json_body())
+    task = runtime.task_service().patch(_principal(), task_id, changes, _if_match())
+    return json_response(task.to_json(), headers={"ETag": task.etag})
+
+
+@app.route("/tasks/{task_id}", methods=["PUT"], **PROTECTED)
+@contract_errors
+def replace_task(task_id: str) -> Response:
+    fields = validation.validate_new_task(_json_body())
+    task = runtime.task_service().replace(_principal(), task_id, fields, _if_match())
+    return json_response(task.to_json(), headers={"ETag": task.etag})
+
+
+@app.route("/tasks/{task_id}", methods=["DELETE"], **PROTECTED)
+@contract_errors
+def delete_task(task_id: str) -> Response:
+    runtime.task_service().delete(_principal(), task_id, _if_match())
+    return Response(body="", status_code=204)
+
+
+def _json_body() -> dict[str, Any]:
+    request = app.current_request
+    return read_json_object(request.raw_body, request.headers)
+
+
+def _if_match() -> frozenset[int] | None:
+    return parse_if_match(app.current_request.headers.get("if-match"))
+
+
+def _principal() -> Principal:
+    context = app.current_request.context["authorizer"]
+    return Principal(user_id=context["sub"], username=context["username"])
+
+
+def _request_id() -> str:
+    request = app.current_request
+    context = request.context if request is not None else {}
+    return context.get("requestId") or uuid.uuid4().hex

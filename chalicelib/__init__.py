@@ -1,0 +1,1 @@
+"""Everything behind the HTTP layer of the Tasks API: one module per responsibility."""

@@ -1,0 +1,58 @@
+"""Configuration, read once per container from environment variables.
+
+Every variable is listed in the README's configuration table; `.chalice/config.json`
+sets the per-stage values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from chalicelib.errors import ConfigurationError
+
+LOCAL_STAGE = "local"
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    users_table: str
+    tasks_table: str
+    token_issuer: str
+    token_audience: str
+    token_lifetime_seconds: int
+    allowed_origin: str
+    # Exactly one of these names where the token signing secret comes from.
+    signing_secret: str | None
+    signing_secret_parameter: str | None
+
+    @property
+    def is_local(self) -> bool:
+        return self.stage == LOCAL_STAGE
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> Settings:
+        stage = environ.get("STAGE", LOCAL_STAGE)
+        return cls(
+            stage=stage,
+            users_table=environ.get("USERS_TABLE", f"tasks-api-{stage}-users"),
+            tasks_table=environ.get("TASKS_TABLE", f"tasks-api-{stage}-tasks"),
+            token_issuer=environ.get("TOKEN_ISSUER", "tasks-api"),
+            token_audience=environ.get("TOKEN_AUDIENCE", "tasks-api"),
+            token_lifetime_seconds=_lifetime(environ.get("TOKEN_LIFETIME_SECONDS", "3600")),
+            allowed_origin=allowed_origin(environ),
+            signing_secret=environ.get("TOKEN_SIGNING_SECRET") or None,
+            signing_secret_parameter=environ.get("TOKEN_SIGNING_SECRET_PARAMETER") or None,
+        )
+
+
+def allowed_origin(environ: Mapping[str, str]) -> str:
+    """The CORS origin; needed at import time, when Chalice registers the routes."""
+    return environ.get("ALLOWED_ORIGIN", "*")
+
+
+def _lifetime(raw: str) -> int:
+    if not raw.isdigit() or not 60 <= int(raw) <= 86_400:
+        raise ConfigurationError("TOKEN_LIFETIME_SECONDS must be a whole number from 60 to 86400")
+    return int(raw)

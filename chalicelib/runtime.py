@@ -1,0 +1,75 @@
+"""The composition root: builds each collaborator once per Lambda container, on first use.
+
+Nothing is built at import time, so the authorizer never creates a DynamoDB client and a
+cold start pays only for what its first request needs.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Any
+
+import boto3
+
+from chalicelib.config import Settings
+from chalicelib.cursors import CursorCodec
+from chalicelib.services import AccountService, TaskService
+from chalicelib.signing_secret import load_signing_secret
+from chalicelib.storage_client import create_dynamodb_client
+from chalicelib.tasks_repository import TaskRepository
+from chalicelib.tokens import TokenService
+from chalicelib.users_repository import UserRepository
+
+
+@functools.cache
+def settings() -> Settings:
+    return Settings.from_environ(os.environ)
+
+
+@functools.cache
+def dynamodb_client() -> Any:
+    return create_dynamodb_client()
+
+
+@functools.cache
+def signing_secret() -> bytes:
+    return load_signing_secret(settings(), lambda: boto3.client("ssm"))
+
+
+@functools.cache
+def token_service() -> TokenService:
+    config = settings()
+    return TokenService(
+        secret=signing_secret(),
+        issuer=config.token_issuer,
+        audience=config.token_audience,
+        lifetime_seconds=config.token_lifetime_seconds,
+    )
+
+
+@functools.cache
+def account_service() -> AccountService:
+    return AccountService(
+        UserRepository(dynamodb_client(), settings().users_table), token_service()
+    )
+
+
+@functools.cache
+def task_service() -> TaskService:
+    return TaskService(
+        TaskRepository(dynamodb_client(), settings().tasks_table), CursorCodec(signing_secret())
+    )
+
+
+def reset() -> None:
+    """Forget everything built so far (tests change the environment between cases)."""
+    for cached in (
+        settings,
+        dynamodb_client,
+        signing_secret,
+        token_service,
+        account_service,
+        task_service,
+    ):
+        cached.cache_clear()

@@ -1,0 +1,68 @@
+"""How the service talks to DynamoDB: one client per container, bounded retries and
+timeouts, and transient failures turned into ``ServiceUnavailable`` (HTTP 503).
+
+The endpoint comes from boto3's standard ``AWS_ENDPOINT_URL_DYNAMODB``, so the local
+stack and AWS run exactly the same code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+
+from chalicelib.errors import ServiceUnavailable
+
+# Bounded retries, and timeouts well under the Lambda timeout (config.json: 15 s).
+CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 3},
+    connect_timeout=2,
+    read_timeout=4,
+)
+
+TRANSIENT_ERROR_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+    }
+)
+RETRY_AFTER_SECONDS = 1
+
+T = TypeVar("T")
+
+
+def create_dynamodb_client() -> Any:
+    return boto3.client("dynamodb", config=CLIENT_CONFIG)
+
+
+def error_code(error: ClientError) -> str:
+    return error.response.get("Error", {}).get("Code", "")
+
+
+def call_storage(operation: Callable[..., T], **kwargs: Any) -> T:
+    """Run one DynamoDB call; what is still failing after botocore's retries becomes a 503."""
+    try:
+        return operation(**kwargs)
+    except ClientError as error:
+        if error_code(error) in TRANSIENT_ERROR_CODES:
+            raise ServiceUnavailable(RETRY_AFTER_SECONDS) from error
+        raise
+    except (
+        EndpointConnectionError,
+        ConnectTimeoutError,
+        ReadTimeoutError,
+        ConnectionClosedError,
+    ) as error:
+        raise ServiceUnavailable(RETRY_AFTER_SECONDS) from error

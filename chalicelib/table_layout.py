@@ -1,0 +1,100 @@
+"""The DynamoDB table layout, defined once for every place that creates tables.
+
+users: one item per username (lower case), so uniqueness is a conditional put.
+tasks: partition ``user_id``, sort ``task_id`` (a ULID, so newest-first is a reverse
+Query). The local secondary index ``by_status`` sorts on ``status_task`` =
+``"<status>#<task_id>"``: a status filter is a key condition on the index, costing what the
+page costs, and an LSI allows strongly consistent reads, so a write is visible to the next
+list call. (An LSI caps one user's tasks at 10 GB, far beyond a personal task list.)
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from chalicelib.config import Settings
+
+USERNAME = "username"
+USER_ID = "user_id"
+TASK_ID = "task_id"
+STATUS_INDEX = "by_status"
+STATUS_TASK = "status_task"
+
+
+def status_task_key(status: str, task_id: str) -> str:
+    return f"{status}#{task_id}"
+
+
+def users_table(name: str) -> dict[str, Any]:
+    """``CreateTable`` arguments for the users table."""
+    return {
+        "TableName": name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": USERNAME, "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": USERNAME, "KeyType": "HASH"}],
+    }
+
+
+def tasks_table(name: str) -> dict[str, Any]:
+    """``CreateTable`` arguments for the tasks table and its status index."""
+    return {
+        "TableName": name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [
+            {"AttributeName": USER_ID, "AttributeType": "S"},
+            {"AttributeName": TASK_ID, "AttributeType": "S"},
+            {"AttributeName": STATUS_TASK, "AttributeType": "S"},
+        ],
+        "KeySchema": [
+            {"AttributeName": USER_ID, "KeyType": "HASH"},
+            {"AttributeName": TASK_ID, "KeyType": "RANGE"},
+        ],
+        "LocalSecondaryIndexes": [
+            {
+                "IndexName": STATUS_INDEX,
+                "KeySchema": [
+                    {"AttributeName": USER_ID, "KeyType": "HASH"},
+                    {"AttributeName": STATUS_TASK, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    }
+
+
+def all_tables(settings: Settings) -> list[dict[str, Any]]:
+    return [users_table(settings.users_table), tasks_table(settings.tasks_table)]
+
+
+def create_missing_tables(
+    client: Any, settings: Settings, timeout_seconds: float = 60
+) -> list[str]:
+    """Create whichever tables do not exist yet and wait until they are active.
+
+    Idempotent: returns the names it created, an empty list when all were there.
+    """
+    existing = set(_table_names(client))
+    created = []
+    for definition in all_tables(settings):
+        if definition["TableName"] not in existing:
+            client.create_table(**definition)
+            created.append(definition["TableName"])
+    deadline = time.monotonic() + timeout_seconds
+    for name in created:
+        while client.describe_table(TableName=name)["Table"]["TableStatus"] != "ACTIVE":
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"table {name} did not become active")
+            time.sleep(0.5)
+    return created
+
+
+def _table_names(client: Any) -> list[str]:
+    names: list[str] = []
+    kwargs: dict[str, Any] = {}
+    while True:
+        page = client.list_tables(**kwargs)
+        names.extend(page.get("TableNames", []))
+        if "LastEvaluatedTableName" not in page:
+            return names
+        kwargs["ExclusiveStartTableName"] = page["LastEvaluatedTableName"]

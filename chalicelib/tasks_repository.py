@@ -1,0 +1,219 @@
+"""Tasks in DynamoDB: every read is by key, every write a single conditional operation.
+
+``version`` is incremented inside the write itself and ``If-Match`` becomes part of the
+write's condition, so concurrent writers never lose an update and there is no
+read-then-write race.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.errors import NotFound, PreconditionFailed
+from chalicelib.models import Task
+from chalicelib.storage_client import call_storage, error_code
+from chalicelib.table_layout import STATUS_INDEX, STATUS_TASK, TASK_ID, USER_ID, status_task_key
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    tasks: list[Task]
+    has_more: bool
+
+
+class TaskRepository:
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def add(self, user_id: str, task: Task) -> None:
+        call_storage(
+            self._client.put_item,
+            TableName=self._table,
+            Item=_to_item(user_id, task),
+            ConditionExpression="attribute_not_exists(#task_id)",
+            ExpressionAttributeNames={"#task_id": TASK_ID},
+        )
+
+    def get(self, user_id: str, task_id: str) -> Task | None:
+        response = call_storage(
+            self._client.get_item,
+            TableName=self._table,
+            Key=_key(user_id, task_id),
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        return None if item is None else _from_item(item)
+
+    def list_page(
+        self, user_id: str, *, status: str | None, after_task_id: str | None, limit: int
+    ) -> TaskPage:
+        """Up to ``limit`` tasks, newest first, after ``after_task_id``.
+
+        Reads ``limit + 1`` items to know whether more follow. DynamoDB stops a Query at
+        1 MB, so a page of large tasks may take a second Query; either way the cost is
+        bounded by the page, never by how many tasks the user has.
+        """
+        query: dict[str, Any] = {
+            "TableName": self._table,
+            "ScanIndexForward": False,
+            "ConsistentRead": True,
+            "ExpressionAttributeNames": {"#user_id": USER_ID},
+            "ExpressionAttributeValues": {":user_id": {"S": user_id}},
+        }
+        if status is None:
+            query["KeyConditionExpression"] = "#user_id = :user_id"
+        else:
+            query["IndexName"] = STATUS_INDEX
+            query["KeyConditionExpression"] = (
+                "#user_id = :user_id AND begins_with(#status_task, :status_prefix)"
+            )
+            query["ExpressionAttributeNames"]["#status_task"] = STATUS_TASK
+            query["ExpressionAttributeValues"][":status_prefix"] = {"S": f"{status}#"}
+        start_key = None
+        if after_task_id is not None:
+            start_key = _key(user_id, after_task_id)
+            if status is not None:
+                start_key[STATUS_TASK] = {"S": status_task_key(status, after_task_id)}
+        items: list[dict[str, Any]] = []
+        while True:
+            page_query = dict(query, Limit=limit + 1 - len(items))
+            if start_key is not None:
+                page_query["ExclusiveStartKey"] = start_key
+            response = call_storage(self._client.query, **page_query)
+            items.extend(response.get("Items", []))
+            start_key = response.get("LastEvaluatedKey")
+            if len(items) > limit or start_key is None:
+                break
+        return TaskPage(
+            tasks=[_from_item(item) for item in items[:limit]], has_more=len(items) > limit
+        )
+
+    def update(
+        self,
+        user_id: str,
+        task_id: str,
+        changes: dict[str, Any],
+        *,
+        expected_versions: frozenset[int] | None,
+        updated_at: str,
+    ) -> Task:
+        """Apply ``changes``, bump ``version`` by one, and return the task as stored."""
+        names = {"#task_id": TASK_ID, "#version": "version", "#updated_at": "updated_at"}
+        values: dict[str, Any] = {":one": {"N": "1"}, ":updated_at": {"S": updated_at}}
+        assignments = ["#updated_at = :updated_at", "#version = #version + :one"]
+        removals = []
+        for field, value in changes.items():
+            names[f"#{field}"] = field
+            if value is None:  # only due_date may be null: null is stored as absent
+                removals.append(f"#{field}")
+                continue
+            assignments.append(f"#{field} = :{field}")
+            values[f":{field}"] = _attribute(value)
+        if "status" in changes:
+            names["#status_task"] = STATUS_TASK
+            values[":status_task"] = {"S": status_task_key(changes["status"], task_id)}
+            assignments.append("#status_task = :status_task")
+        expression = "SET " + ", ".join(assignments)
+        if removals:
+            expression += " REMOVE " + ", ".join(removals)
+        condition = _write_condition(expected_versions, names, values)
+        response = self._conditional_write(
+            self._client.update_item,
+            Key=_key(user_id, task_id),
+            UpdateExpression=expression,
+            ConditionExpression=condition,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            ReturnValues="ALL_NEW",
+        )
+        return _from_item(response["Attributes"])
+
+    def delete(
+        self, user_id: str, task_id: str, *, expected_versions: frozenset[int] | None
+    ) -> None:
+        names = {"#task_id": TASK_ID}
+        values: dict[str, Any] = {}
+        condition = _write_condition(expected_versions, names, values)
+        arguments: dict[str, Any] = {
+            "Key": _key(user_id, task_id),
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+        }
+        if values:
+            arguments["ExpressionAttributeValues"] = values
+        self._conditional_write(self._client.delete_item, **arguments)
+
+    def _conditional_write(self, operation: Any, **arguments: Any) -> dict[str, Any]:
+        """One conditional write; a failed condition means 404 (no item) or 412 (other version)."""
+        try:
+            return call_storage(
+                operation,
+                TableName=self._table,
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                **arguments,
+            )
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
+            if error.response.get("Item"):
+                raise PreconditionFailed() from None
+            raise NotFound() from None
+
+
+def _write_condition(
+    expected_versions: frozenset[int] | None, names: dict[str, str], values: dict[str, Any]
+) -> str:
+    condition = "attribute_exists(#task_id)"
+    if expected_versions is not None:
+        names["#version"] = "version"
+        placeholders = []
+        for index, version in enumerate(sorted(expected_versions)):
+            values[f":expected{index}"] = {"N": str(version)}
+            placeholders.append(f":expected{index}")
+        condition += f" AND #version IN ({', '.join(placeholders)})"
+    return condition
+
+
+def _key(user_id: str, task_id: str) -> dict[str, Any]:
+    return {USER_ID: {"S": user_id}, TASK_ID: {"S": task_id}}
+
+
+def _attribute(value: Any) -> dict[str, Any]:
+    if isinstance(value, list):
+        return {"L": [{"S": item} for item in value]}
+    return {"S": value}
+
+
+def _to_item(user_id: str, task: Task) -> dict[str, Any]:
+    item = {
+        **_key(user_id, task.id),
+        STATUS_TASK: {"S": status_task_key(task.status, task.id)},
+        "title": {"S": task.title},
+        "description": {"S": task.description},
+        "status": {"S": task.status},
+        "tags": _attribute(task.tags),
+        "created_at": {"S": task.created_at},
+        "updated_at": {"S": task.updated_at},
+        "version": {"N": str(task.version)},
+    }
+    if task.due_date is not None:
+        item["due_date"] = {"S": task.due_date}
+    return item
+
+
+def _from_item(item: dict[str, Any]) -> Task:
+    return Task(
+        id=item[TASK_ID]["S"],
+        title=item["title"]["S"],
+        description=item["description"]["S"],
+        status=item["status"]["S"],
+        due_date=item["due_date"]["S"] if "due_date" in item else None,
+        tags=[tag["S"] for tag in item["tags"]["L"]],
+        created_at=item["created_at"]["S"],
+        updated_at=item["updated_at"]["S"],
+        version=int(item["version"]["N"]),
+    )

@@ -1,0 +1,119 @@
+"""HTTP plumbing shared by every view: reading bodies and headers, shaping responses.
+
+Chalice's own body parsing and error responses do not follow the contract (its errors
+are ``{"Code": ..., "Message": ...}``), so the views read the raw body through here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from chalice import CORSConfig, Response
+
+from chalicelib.errors import (
+    ApiError,
+    FieldError,
+    InvalidJson,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+
+MAX_BODY_BYTES = 64 * 1024
+MAX_IF_MATCH_TAGS = 20
+# Chalice checks Content-Type before a view runs and answers in its own format;
+# accepting everything there lets ``read_json_object`` answer in ours.
+ANY_CONTENT_TYPE = ["*/*"]
+_ENTITY_TAG = re.compile(r'\s*(W/)?"([^"]*)"\s*', re.ASCII)
+_NEVER_MATCHES = -1
+
+
+def cors_config(allowed_origin: str) -> CORSConfig:
+    return CORSConfig(
+        allow_origin=allowed_origin,
+        allow_headers=["Authorization", "Content-Type", "If-Match"],
+        expose_headers=["ETag", "Location", "Retry-After"],
+        max_age=600,
+    )
+
+
+def read_json_object(raw_body: bytes | None, headers: Mapping[str, str]) -> dict[str, Any]:
+    """The request body as a JSON object: 413 if too large, 415 if not JSON, else 400."""
+    body = raw_body or b""
+    if len(body) > MAX_BODY_BYTES:
+        raise PayloadTooLarge()
+    if body and not is_json_media_type(headers.get("content-type")):
+        raise UnsupportedMediaType()
+    try:
+        parsed = json.loads(
+            body.decode("utf-8"),
+            object_pairs_hook=_reject_duplicate_keys,
+            parse_constant=_reject_constant,
+        )
+    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise InvalidJson() from None
+    if not isinstance(parsed, dict):
+        raise InvalidJson()
+    return parsed
+
+
+def is_json_media_type(content_type: str | None) -> bool:
+    """``application/json``, with at most a UTF-8 charset parameter."""
+    if not content_type:
+        return False
+    media_type, *parameters = (part.strip().lower() for part in content_type.split(";"))
+    if media_type != "application/json":
+        return False
+    return all(parameter in ("", "charset=utf-8", 'charset="utf-8"') for parameter in parameters)
+
+
+def parse_if_match(value: str | None) -> frozenset[int] | None:
+    """The versions ``If-Match`` accepts; ``None`` when absent or ``*`` (any version).
+
+    Entity tags that are not a version this API issued (``"abc"``, weak ``W/"1"``) can
+    never match, so they are kept as an impossible version and the write answers 412.
+    """
+    if value is None or value.strip() == "*":
+        return None
+    versions = set()
+    tags = value.split(",")
+    if len(tags) > MAX_IF_MATCH_TAGS:
+        raise ValidationFailed([FieldError("If-Match", f"at most {MAX_IF_MATCH_TAGS} entity tags")])
+    for tag in tags:
+        match = _ENTITY_TAG.fullmatch(tag)
+        if match is None:
+            raise ValidationFailed(
+                [FieldError("If-Match", 'must be "*" or quoted versions such as "3"')]
+            )
+        weak, opaque = match.groups()
+        strong_version = not weak and opaque.isdigit() and opaque.isascii() and len(opaque) < 16
+        versions.add(int(opaque) if strong_version else _NEVER_MATCHES)
+    return frozenset(versions)
+
+
+def json_response(
+    body: Any, status_code: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(
+        body=body,
+        status_code=status_code,
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
+
+
+def error_response(error: ApiError) -> Response:
+    return json_response(error.to_json(), error.status, error.headers())
+
+
+def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise ValueError("duplicate key")
+    return result
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
