@@ -12,7 +12,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from chalice import AuthRequest, Chalice, Response
+from chalice import Chalice, Response
+from chalice.app import AuthRequest
 
 from chalicelib import runtime, validation
 from chalicelib.authorizer import authorize, deny

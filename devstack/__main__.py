@@ -1,0 +1,47 @@
+"""``make run``: serve the API locally until Ctrl-C (or SIGTERM), then stop everything.
+
+Environment: ``PORT`` (default 8000); ``DYNAMODB`` = ``moto`` (default, in memory),
+an endpoint URL such as ``http://127.0.0.1:8001`` for DynamoDB Local, or ``aws``;
+``TOKEN_SIGNING_SECRET`` (generated per run when unset).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+from devstack.stack import LocalStack, StackError
+
+
+def _stop(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def main() -> int:
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGHUP, _stop)
+    port = int(os.environ.get("PORT", "8000"))
+    dynamodb = os.environ.get("DYNAMODB", "moto")
+    stack = LocalStack(port, dynamodb=dynamodb, autoreload=True)
+    try:
+        stack.start()
+        storage = {
+            "moto": f"in-memory moto server at {stack.dynamodb_endpoint} (data is lost on exit)",
+            "aws": "AWS DynamoDB (your credentials and region)",
+        }.get(dynamodb, f"DynamoDB at {stack.dynamodb_endpoint}")
+        print(f"\nTasks API on {stack.base_url}\nStorage: {storage}\nCtrl-C stops everything.\n")
+        sys.stdout.flush()
+        stack.wait()
+        return 1  # chalice local should only stop when we stop it
+    except StackError as error:
+        print(f"make run: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
