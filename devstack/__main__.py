@@ -15,12 +15,14 @@ from devstack.stack import LocalStack, StackError
 
 
 def _stop(signum: int, _frame: object) -> None:
-    raise SystemExit(128 + signum)
+    raise SystemExit(0 if signum == signal.SIGINT else 128 + signum)
 
 
 def main() -> int:
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGHUP, _stop)
+    # Installed explicitly: a process started in the background inherits SIGINT ignored,
+    # and "one Ctrl-C stops everything" should not depend on how make was started.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _stop)
     port = int(os.environ.get("PORT", "8000"))
     dynamodb = os.environ.get("DYNAMODB", "moto")
     stack = LocalStack(port, dynamodb=dynamodb, autoreload=True)
@@ -37,8 +39,6 @@ def main() -> int:
     except StackError as error:
         print(f"make run: {error}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        return 0
     finally:
         stack.stop()
 
