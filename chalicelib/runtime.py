@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 
+from chalicelib import passwords
 from chalicelib.config import Settings
 from chalicelib.cursors import CursorCodec
 from chalicelib.services import AccountService, TaskService
@@ -51,7 +52,9 @@ def token_service() -> TokenService:
 @functools.cache
 def account_service() -> AccountService:
     return AccountService(
-        UserRepository(dynamodb_client(), settings().users_table), token_service()
+        UserRepository(dynamodb_client(), settings().users_table),
+        token_service(),
+        password_parameters=passwords.DEFAULT_PARAMETERS,
     )
 
 
