@@ -54,16 +54,21 @@ BAD_AUTHORIZATION = {
     "empty token": lambda api: "Bearer ",
     "two tokens": lambda api: f"Bearer {api.token()} {api.token()}",
     "wrong key": lambda api: "Bearer " + api.token(key="another-secret-that-is-long-enough-123"),
-    "alg none": lambda api: "Bearer "
-    + _b64(b'{"alg":"none","typ":"JWT"}')
-    + "."
-    + _b64(json.dumps(_claims(api)).encode())
-    + ".",
+    "alg none": lambda api: (
+        "Bearer "
+        + _b64(b'{"alg":"none","typ":"JWT"}')
+        + "."
+        + _b64(json.dumps(_claims(api)).encode())
+        + "."
+    ),
     "alg HS384": lambda api: "Bearer " + api.token(algorithm="HS384"),
-    "RS256 header, HMAC signature": lambda api: "Bearer "
-    + _forge({"alg": "RS256", "typ": "JWT"}, _claims(api), api.signing_secret.encode()),
-    "expired": lambda api: "Bearer "
-    + api.token(iat=int(time.time()) - 7200, exp=int(time.time()) - 3600),
+    "RS256 header, HMAC signature": lambda api: (
+        "Bearer "
+        + _forge({"alg": "RS256", "typ": "JWT"}, _claims(api), api.signing_secret.encode())
+    ),
+    "expired": lambda api: (
+        "Bearer " + api.token(iat=int(time.time()) - 7200, exp=int(time.time()) - 3600)
+    ),
     "not yet valid": lambda api: "Bearer " + api.token(nbf=int(time.time()) + 3600),
     "issued in the future": lambda api: "Bearer " + api.token(iat=int(time.time()) + 3600),
     "wrong issuer": lambda api: "Bearer " + api.token(iss="someone-else"),

@@ -1,0 +1,236 @@
+"""End to end only: what needs real processes, real sockets and real concurrency."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import boto3
+import pytest
+import requests
+
+from devstack.stack import LocalStack, free_port
+from tests.support import Api, unique_username
+
+pytestmark = pytest.mark.e2e
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+ROUTES = {
+    "/health": {"GET"},
+    "/auth/register": {"POST"},
+    "/auth/login": {"POST"},
+    "/users/me": {"GET"},
+    "/tasks": {"GET", "POST"},
+    "/tasks/01JDQ3AAAAAAAAAAAAAAAAAAAA": {"GET", "PATCH", "PUT", "DELETE"},
+}
+
+
+@pytest.mark.parametrize("path", sorted(ROUTES))
+def test_cors_preflight_works_on_every_route(local_stack: LocalStack, path: str) -> None:
+    reply = requests.options(
+        local_stack.base_url + path,
+        headers={
+            "Origin": "https://example.org",
+            "Access-Control-Request-Method": sorted(ROUTES[path])[0],
+            "Access-Control-Request-Headers": "authorization,content-type,if-match",
+        },
+        timeout=10,
+    )
+    assert reply.status_code == 200
+    assert reply.headers["Access-Control-Allow-Origin"] == "*"
+    allowed_methods = set(reply.headers["Access-Control-Allow-Methods"].split(","))
+    assert ROUTES[path] | {"OPTIONS"} <= allowed_methods
+    allowed_headers = {h.lower() for h in reply.headers["Access-Control-Allow-Headers"].split(",")}
+    assert {"authorization", "content-type", "if-match"} <= allowed_headers
+
+
+def test_ten_parallel_patches_all_apply(http_api: Api, local_stack: LocalStack) -> None:
+    user = http_api.new_user()
+    task = http_api.create_task(user)
+    path = f"/tasks/{task['id']}"
+
+    def patch(i: int) -> int:
+        with requests.Session() as session:
+            reply = session.patch(
+                f"{local_stack.base_url}{path}",
+                json={"description": f"writer {i}"},
+                headers=user.auth,
+                timeout=30,
+            )
+            return reply.status_code
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        statuses = list(pool.map(patch, range(10)))
+    assert statuses == [200] * 10
+    assert http_api.request("GET", path, user=user).json()["version"] == 11
+
+
+def test_of_concurrent_writes_with_the_same_if_match_exactly_one_wins(
+    http_api: Api, local_stack: LocalStack
+) -> None:
+    user = http_api.new_user()
+    task = http_api.create_task(user)
+    url = f"{local_stack.base_url}/tasks/{task['id']}"
+
+    def patch(i: int) -> int:
+        headers = {**user.auth, "If-Match": '"1"'}
+        with requests.Session() as session:
+            return session.patch(
+                url, json={"title": f"w{i}"}, headers=headers, timeout=30
+            ).status_code
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        statuses = sorted(pool.map(patch, range(10)))
+    assert statuses == [200] + [412] * 9
+    assert http_api.request("GET", f"/tasks/{task['id']}", user=user).json()["version"] == 2
+
+
+def test_racing_registrations_of_one_name_yield_exactly_one_201(
+    http_api: Api, local_stack: LocalStack
+) -> None:
+    name = unique_username("race")
+    variants = [name, name.upper(), name.capitalize(), name] * 2 + [name, name.upper()]
+
+    def register(username: str) -> int:
+        with requests.Session() as session:
+            reply = session.post(
+                f"{local_stack.base_url}/auth/register",
+                json={"username": username, "password": "racing password"},
+                timeout=60,
+            )
+            return reply.status_code
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        statuses = sorted(pool.map(register, variants))
+    assert statuses == [201] + [409] * 9
+    assert http_api.login(name, "racing password").status == 200
+
+
+def test_storage_failures_become_500_and_503_without_internals(tmp_path: Path) -> None:
+    """Its own stack: deletes a table (unexpected: 500), then stops DynamoDB (503)."""
+    with (
+        (tmp_path / "stack.log").open("w") as log,
+        LocalStack(output=log) as stack,
+        requests.Session() as session,
+    ):
+        url = stack.base_url
+        credentials = {"username": "outage", "password": "outage password"}
+        assert session.post(f"{url}/auth/register", json=credentials).status_code == 201
+        token = session.post(f"{url}/auth/login", json=credentials).json()["access_token"]
+        auth = {"Authorization": f"Bearer {token}"}
+
+        dynamodb = boto3.client(
+            "dynamodb",
+            endpoint_url=stack.dynamodb_endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+        dynamodb.delete_table(TableName="tasks-api-local-tasks")
+        broken = session.get(f"{url}/tasks", headers=auth)
+        assert broken.status_code == 500
+        error = broken.json()["error"]
+        assert error["code"] == "internal_error"
+        assert set(error) == {"code", "message"}
+        for leak in ("ResourceNotFound", "Traceback", "tasks-api-local", "botocore"):
+            assert leak not in broken.text
+
+        stack.stop_dynamodb()
+        for method, path, body in [
+            ("POST", "/auth/login", credentials),
+            ("POST", "/auth/register", {"username": "another", "password": "password123"}),
+            ("GET", "/users/me", None),
+            ("POST", "/tasks", {"title": "x"}),
+        ]:
+            reply = session.request(method, url + path, json=body, headers=auth, timeout=60)
+            assert reply.status_code == 503, (path, reply.text)
+            assert reply.json() == {
+                "error": {
+                    "code": "service_unavailable",
+                    "message": reply.json()["error"]["message"],
+                }
+            }
+            assert int(reply.headers["Retry-After"]) >= 1
+            assert reply.headers["Access-Control-Allow-Origin"] == "*"
+        # the API itself is still up, and says so
+        assert session.get(f"{url}/health").status_code == 200
+
+
+@pytest.mark.parametrize("how", ["Ctrl-C to the terminal's process group", "SIGTERM to make"])
+def test_make_run_stops_every_process_on_one_signal(how: str, tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "PORT": str(port), "MAKEFLAGS": ""}
+    with (tmp_path / "run.log").open("w") as log:
+        make = subprocess.Popen(
+            ["make", "--no-print-directory", "run"],  # noqa: S607
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            _wait_for_health(f"http://127.0.0.1:{port}", make)
+            descendants = _descendants(make.pid)
+            assert len(descendants) >= 3  # devstack, the DynamoDB server, chalice local
+            if how.startswith("Ctrl-C"):
+                os.killpg(make.pid, signal.SIGINT)
+            else:
+                make.send_signal(signal.SIGTERM)
+            make.wait(timeout=30)
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and any(_alive(pid) for pid in descendants):
+                time.sleep(0.2)
+            assert [pid for pid in descendants if _alive(pid)] == []
+            with pytest.raises(requests.ConnectionError):
+                requests.get(f"http://127.0.0.1:{port}/health", timeout=2)
+        finally:
+            if make.poll() is None:
+                os.killpg(make.pid, signal.SIGKILL)
+
+
+def _wait_for_health(url: str, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 120  # the first make run may still be installing
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "make run exited early"
+        try:
+            if requests.get(f"{url}/health", timeout=2).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.3)
+    pytest.fail("make run did not serve /health")
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, queue = [], [pid]
+    while queue:
+        for child in children.get(queue.pop(), []):
+            found.append(child)
+            queue.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+if not sys.platform.startswith("linux"):
+    pytestmark = [pytest.mark.e2e, pytest.mark.skip(reason="reads /proc to find child processes")]
