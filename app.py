@@ -18,7 +18,7 @@ from chalice.app import AuthRequest
 from chalicelib import runtime, validation
 from chalicelib.authorizer import authorize, deny
 from chalicelib.config import allowed_origin
-from chalicelib.errors import ApiError, ConfigurationError, InternalError
+from chalicelib.errors import ApiError, InternalError
 from chalicelib.tokens import Principal
 from chalicelib.web import (
     ANY_CONTENT_TYPE,
@@ -37,8 +37,8 @@ app.log.setLevel(logging.INFO)
 def jwt_authorizer(auth_request: AuthRequest) -> dict[str, Any]:
     try:
         verify = runtime.token_service().verify
-    except ConfigurationError:
-        app.log.exception("authorizer misconfigured; denying every request")
+    except Exception:  # no verifier (e.g. weak or unreadable secret): deny, never a 500
+        app.log.exception("authorizer cannot verify tokens; denying")
         return deny(auth_request.method_arn)
     return authorize(auth_request.token, auth_request.method_arn, verify)
 

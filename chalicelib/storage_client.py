@@ -24,7 +24,7 @@ from chalicelib.errors import ServiceUnavailable
 
 # Bounded retries, and timeouts well under the Lambda timeout (config.json: 15 s).
 CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 3},
+    retries={"mode": "standard", "total_max_attempts": 3},  # first try + 2 retries
     connect_timeout=2,
     read_timeout=4,
 )

@@ -1,0 +1,257 @@
+"""In-process only: what each request costs in DynamoDB, and how storage faults surface.
+
+Counts are exact (botocore event hooks on the service's own client); faults are injected
+on that client, so the code under test is the code that runs in Lambda.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
+
+from chalicelib import runtime
+from tests.support import Api, User
+
+UNKNOWN_ID = "01JDQ3AAAAAAAAAAAAAAAAAAAA"
+
+
+class StorageMeter:
+    """Counts DynamoDB operations and the items each Query read."""
+
+    def __init__(self, client: Any) -> None:
+        self.calls: Counter[str] = Counter()
+        self.items_read: list[int] = []
+        client.meta.events.register("before-call.dynamodb", self._before)
+        client.meta.events.register("after-call.dynamodb.Query", self._after_query)
+
+    def _before(self, model: Any, **_: Any) -> None:
+        self.calls[model.name] += 1
+
+    def _after_query(self, parsed: dict[str, Any], **_: Any) -> None:
+        self.items_read.append(parsed.get("ScannedCount", 0))
+
+    def reset(self) -> None:
+        self.calls.clear()
+        self.items_read.clear()
+
+
+@pytest.fixture
+def meter(inprocess_api: Api) -> StorageMeter:
+    return StorageMeter(runtime.dynamodb_client())
+
+
+def _created(api: Api, user: User, count: int, status: str = "todo") -> list[dict]:
+    return [api.create_task(user, title=f"t{i}", status=status) for i in range(count)]
+
+
+def test_each_request_costs_exactly_one_dynamodb_call(
+    inprocess_api: Api, meter: StorageMeter
+) -> None:
+    api = inprocess_api
+    expectations: list[tuple[str, Callable[[], Any], dict[str, int]]] = []
+    user = api.new_user()
+    task = api.create_task(user)
+    path = f"/tasks/{task['id']}"
+    expectations = [
+        ("register", lambda: api.register("metered"), {"PutItem": 1}),
+        ("login", lambda: api.login("metered"), {"GetItem": 1}),
+        ("me", lambda: api.request("GET", "/users/me", user=user), {"GetItem": 1}),
+        ("create", lambda: api.create_task(user), {"PutItem": 1}),
+        ("get", lambda: api.request("GET", path, user=user), {"GetItem": 1}),
+        ("list", lambda: api.request("GET", "/tasks", user=user), {"Query": 1}),
+        (
+            "patch",
+            lambda: api.request("PATCH", path, json_body={"title": "x"}, user=user),
+            {"UpdateItem": 1},
+        ),
+        (
+            "put",
+            lambda: api.request("PUT", path, json_body={"title": "y"}, user=user),
+            {"UpdateItem": 1},
+        ),
+        (
+            "412",
+            lambda: api.request(
+                "PATCH", path, json_body={"title": "z"}, headers={"If-Match": '"1"'}, user=user
+            ),
+            {"UpdateItem": 1},
+        ),
+        ("delete", lambda: api.request("DELETE", path, user=user), {"DeleteItem": 1}),
+        ("404", lambda: api.request("DELETE", path, user=user), {"DeleteItem": 1}),
+        ("malformed id", lambda: api.request("GET", "/tasks/nope", user=user), {}),
+        ("bad body", lambda: api.request("POST", "/tasks", json_body={}, user=user), {}),
+        ("health", lambda: api.request("GET", "/health"), {}),
+    ]
+    for name, call, expected in expectations:
+        meter.reset()
+        call()
+        assert dict(meter.calls) == expected, name
+
+
+@pytest.mark.parametrize("status", [None, "done"])
+def test_a_page_costs_one_query_reading_at_most_limit_plus_one_items(
+    inprocess_api: Api, meter: StorageMeter, status: str | None
+) -> None:
+    user = inprocess_api.new_user()
+    _created(inprocess_api, user, 150, status="todo")
+    _created(inprocess_api, user, 30, status="done")
+    _created(inprocess_api, user, 150, status="in_progress")
+    query = "limit=10" + (f"&status={status}" if status else "")
+    meter.reset()
+    page = inprocess_api.request("GET", f"/tasks?{query}", user=user).json()
+    assert len(page["items"]) == 10
+    assert dict(meter.calls) == {"Query": 1}
+    assert meter.items_read == [11]
+    meter.reset()
+    inprocess_api.request("GET", f"/tasks?{query}&cursor={page['next_cursor']}", user=user)
+    assert dict(meter.calls) == {"Query": 1}
+    assert meter.items_read == [11]
+
+
+def test_the_authorizer_reads_no_database(inprocess_api: Api, meter: StorageMeter) -> None:
+    from app import jwt_authorizer
+
+    user = inprocess_api.new_user()
+    runtime.reset()  # a fresh container: nothing built yet
+    arn = "arn:aws:execute-api:us-east-1:123456789012:abc123/api/GET/tasks"
+    event = {"type": "TOKEN", "authorizationToken": f"Bearer {user.token}", "methodArn": arn}
+    policy = jwt_authorizer(event, None)
+    assert policy["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+    assert policy["policyDocument"]["Statement"][0]["Resource"] == [
+        "arn:aws:execute-api:us-east-1:123456789012:abc123/api/*/*"
+    ]
+    assert policy["context"] == {"sub": user.id, "username": user.username}
+    assert runtime.dynamodb_client.cache_info().currsize == 0  # no DynamoDB client even built
+
+
+def test_a_denied_request_never_reaches_the_api_code(
+    inprocess_api: Api, meter: StorageMeter
+) -> None:
+    user = inprocess_api.new_user()
+    meter.reset()
+    forged = inprocess_api.token(sub=user.id, username=user.username, key="x" * 40)
+    reply = inprocess_api.request(
+        "POST", "/tasks", json_body={"title": "x"}, headers={"Authorization": f"Bearer {forged}"}
+    )
+    assert reply.status == 403
+    assert dict(meter.calls) == {}
+
+
+def test_passwords_are_stored_as_scrypt_hashes(inprocess_api: Api, moto_tables: Any) -> None:
+    user = inprocess_api.new_user()
+    item = moto_tables.get_item(
+        TableName="tasks-api-local-users", Key={"username": {"S": user.username}}
+    )["Item"]
+    stored = item["password_hash"]["S"]
+    assert stored.startswith("scrypt$")
+    assert user.password not in str(item)
+
+
+def test_the_storage_client_retries_a_bounded_number_of_times_with_timeouts(
+    inprocess_api: Api,
+) -> None:
+    config = runtime.dynamodb_client().meta.config
+    assert config.retries == {"mode": "standard", "total_max_attempts": 3}
+    assert config.connect_timeout <= 5 and config.read_timeout <= 5
+
+
+# --- fault injection -------------------------------------------------------------------
+
+
+def _client_error(code: str) -> Callable[..., None]:
+    def raise_error(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": code, "Message": f"injected {code}"}}, "Op")
+
+    return raise_error
+
+
+def _read_timeout(**_: Any) -> None:
+    raise ReadTimeoutError(endpoint_url="http://dynamodb.injected")
+
+
+def _no_connection(**_: Any) -> None:
+    raise EndpointConnectionError(endpoint_url="http://dynamodb.injected")
+
+
+TRANSIENT_FAULTS = {
+    "provisioned throughput": _client_error("ProvisionedThroughputExceededException"),
+    "throttling": _client_error("ThrottlingException"),
+    "internal server error": _client_error("InternalServerError"),
+    "read timeout": _read_timeout,
+    "no connection": _no_connection,
+}
+
+
+@pytest.fixture
+def faulty_storage(inprocess_api: Api) -> Iterator[Callable[[Callable[..., None]], None]]:
+    events = runtime.dynamodb_client().meta.events
+    installed: list[Callable[..., None]] = []
+
+    def install(fault: Callable[..., None]) -> None:
+        events.register("before-call.dynamodb", fault, unique_id="fault")
+        installed.append(fault)
+
+    yield install
+    events.unregister("before-call.dynamodb", unique_id="fault")
+
+
+def _endpoint_calls(api: Api, user: User, task_id: str) -> dict[str, Callable[[], Any]]:
+    path = f"/tasks/{task_id}"
+    return {
+        "register": lambda: api.register("faulty"),
+        "login": lambda: api.login(user.username),
+        "me": lambda: api.request("GET", "/users/me", user=user),
+        "create": lambda: api.request("POST", "/tasks", json_body={"title": "new"}, user=user),
+        "list": lambda: api.request("GET", "/tasks", user=user),
+        "get": lambda: api.request("GET", path, user=user),
+        "patch": lambda: api.request("PATCH", path, json_body={"title": "x"}, user=user),
+        "put": lambda: api.request("PUT", path, json_body={"title": "x"}, user=user),
+        "delete": lambda: api.request("DELETE", path, user=user),
+    }
+
+
+@pytest.mark.parametrize("fault", sorted(TRANSIENT_FAULTS))
+def test_transient_storage_faults_are_503_on_every_endpoint_and_write_nothing(
+    inprocess_api: Api, faulty_storage: Callable[[Callable[..., None]], None], fault: str
+) -> None:
+    api = inprocess_api
+    user = api.new_user()
+    task = api.create_task(user)
+    faulty_storage(TRANSIENT_FAULTS[fault])
+    for endpoint, call in _endpoint_calls(api, user, task["id"]).items():
+        reply = call()
+        assert reply.status == 503, (endpoint, reply)
+        assert reply.json() == {
+            "error": {"code": "service_unavailable", "message": reply.json()["error"]["message"]}
+        }
+        assert reply.headers["Retry-After"] == "1"
+        assert "injected" not in reply.body.decode()
+    runtime.dynamodb_client().meta.events.unregister("before-call.dynamodb", unique_id="fault")
+    listed = api.request("GET", "/tasks", user=user).json()["items"]
+    assert listed == [task]
+    assert api.login("faulty").status == 401  # the failed registration left no user
+
+
+def test_an_unexpected_storage_error_is_a_500_that_names_only_the_request_id(
+    inprocess_api: Api,
+    faulty_storage: Callable[[Callable[..., None]], None],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    user = inprocess_api.new_user()
+    faulty_storage(_client_error("ResourceNotFoundException"))
+    with caplog.at_level(logging.ERROR):
+        reply = inprocess_api.request("GET", "/tasks", user=user)
+    assert reply.status == 500
+    error = reply.json()["error"]
+    assert set(error) == {"code", "message"}
+    assert error["code"] == "internal_error"
+    assert "ResourceNotFound" not in reply.body.decode()
+    assert "Traceback" not in reply.body.decode()
+    request_id = error["message"].rsplit("Request id: ", 1)[1].rstrip(".")
+    logged = [record for record in caplog.records if request_id in record.getMessage()]
+    assert len(logged) == 1 and logged[0].exc_info is not None
