@@ -1,0 +1,106 @@
+"""Unit: ids, timestamps, configuration, the signing secret and the table layout."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from chalicelib.config import Settings
+from chalicelib.errors import ConfigurationError
+from chalicelib.ids import is_valid_id, new_id
+from chalicelib.signing_secret import load_signing_secret
+from chalicelib.table_layout import all_tables, create_missing_tables
+from chalicelib.timestamps import format_timestamp, utc_now
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def test_ids_sort_by_creation_even_within_one_millisecond() -> None:
+    ids = [new_id() for _ in range(2000)]
+    assert ids == sorted(ids)
+    assert len(set(ids)) == 2000
+    assert all(is_valid_id(i) for i in ids)
+
+
+@pytest.mark.parametrize("value", ["", "01JDQ3", "01jdq3aaaaaaaaaaaaaaaaaaaa", "8" + "0" * 25, 5])
+def test_malformed_ids(value: object) -> None:
+    assert not is_valid_id(value)  # type: ignore[arg-type]
+
+
+def test_timestamps_are_rfc3339_utc_milliseconds() -> None:
+    assert format_timestamp(datetime(2026, 11, 23, 9, 15, 2, 123999, tzinfo=UTC)) == (
+        "2026-11-23T09:15:02.123Z"
+    )
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", utc_now())
+
+
+def _settings(**environ: str) -> Settings:
+    return Settings.from_environ(environ)
+
+
+def test_settings_defaults_follow_the_stage() -> None:
+    settings = _settings(STAGE="dev")
+    assert (settings.users_table, settings.tasks_table) == (
+        "tasks-api-dev-users",
+        "tasks-api-dev-tasks",
+    )
+    assert settings.token_lifetime_seconds == 3600 and settings.allowed_origin == "*"
+
+
+@pytest.mark.parametrize("lifetime", ["0", "59", "86401", "abc", "-5"])
+def test_a_silly_token_lifetime_is_a_configuration_error(lifetime: str) -> None:
+    with pytest.raises(ConfigurationError):
+        _settings(TOKEN_LIFETIME_SECONDS=lifetime)
+
+
+def test_the_local_stage_may_take_the_secret_from_the_environment() -> None:
+    settings = _settings(STAGE="local", TOKEN_SIGNING_SECRET="x" * 32)
+    assert load_signing_secret(settings, ssm_client=_no_ssm) == b"x" * 32
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {"STAGE": "local", "TOKEN_SIGNING_SECRET": "x" * 31},
+        {"STAGE": "local"},
+        {"STAGE": "prod", "TOKEN_SIGNING_SECRET": "x" * 64},  # AWS stages must use SSM
+        {"STAGE": "prod"},
+    ],
+)
+def test_weak_or_misplaced_secrets_are_refused(environ: dict[str, str]) -> None:
+    with pytest.raises(ConfigurationError):
+        load_signing_secret(_settings(**environ), ssm_client=_no_ssm)
+
+
+def _no_ssm() -> None:
+    raise AssertionError("SSM must not be called")
+
+
+def test_creating_tables_is_idempotent_and_matches_the_layout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in {"AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t"}.items():
+        monkeypatch.setenv(name, value)
+    settings = _settings(STAGE="test")
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        assert create_missing_tables(client, settings) == [
+            "tasks-api-test-users",
+            "tasks-api-test-tasks",
+        ]
+        assert create_missing_tables(client, settings) == []
+        tasks = client.describe_table(TableName="tasks-api-test-tasks")["Table"]
+        assert tasks["KeySchema"] == all_tables(settings)[1]["KeySchema"]
+        assert [index["IndexName"] for index in tasks["LocalSecondaryIndexes"]] == ["by_status"]
+
+
+def test_no_code_path_scans_a_table() -> None:
+    sources = [PROJECT_DIR / "app.py", *sorted((PROJECT_DIR / "chalicelib").glob("*.py"))]
+    for source in sources:
+        text = source.read_text()
+        assert not re.search(r"\.scan\(|\"Scan\"|FilterExpression", text), source.name
