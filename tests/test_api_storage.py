@@ -6,6 +6,7 @@ on that client, so the code under test is the code that runs in Lambda.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
-from chalicelib import runtime
+from chalicelib import passwords, runtime
 from tests.support import Api, User
 
 UNKNOWN_ID = "01JDQ3AAAAAAAAAAAAAAAAAAAA"
@@ -255,3 +256,50 @@ def test_an_unexpected_storage_error_is_a_500_that_names_only_the_request_id(
     request_id = error["message"].rsplit("Request id: ", 1)[1].rstrip(".")
     logged = [record for record in caplog.records if request_id in record.getMessage()]
     assert len(logged) == 1 and logged[0].exc_info is not None
+
+
+def test_unknown_users_and_wrong_passwords_cost_the_same_scrypt_work(
+    inprocess_api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Comparable timing, shown by counting the work rather than timing it."""
+    monkeypatch.setattr(passwords, "DEFAULT_PARAMETERS", passwords.ScryptParameters())
+    runtime.reset()
+    user = inprocess_api.new_user()
+    work: list[tuple[int, int, int]] = []
+    real_scrypt = hashlib.scrypt
+
+    def counting_scrypt(password: bytes, **kwargs: Any) -> bytes:
+        work.append((kwargs["n"], kwargs["r"], kwargs["p"]))
+        return real_scrypt(password, **kwargs)
+
+    monkeypatch.setattr(passwords.hashlib, "scrypt", counting_scrypt)
+    costs = {}
+    for case, username, password in [
+        ("unknown user", "nobody-here", "whatever password"),
+        ("wrong password", user.username, "whatever password"),
+        ("right password", user.username, user.password),
+    ]:
+        work.clear()
+        inprocess_api.login(username, password)
+        costs[case] = list(work)
+    assert costs["unknown user"] == costs["wrong password"] == costs["right password"]
+    assert costs["unknown user"] == [(1 << 15, 8, 3)]
+
+
+def test_one_dynamodb_client_serves_every_request_of_a_container(
+    inprocess_api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    created: list[object] = []
+    real_factory = runtime.create_dynamodb_client
+
+    def counting_factory() -> object:
+        created.append(real_factory())
+        return created[-1]
+
+    monkeypatch.setattr(runtime, "create_dynamodb_client", counting_factory)
+    runtime.reset()
+    user = inprocess_api.new_user()
+    for _ in range(3):
+        inprocess_api.create_task(user)
+        inprocess_api.request("GET", "/tasks", user=user)
+    assert len(created) == 1
