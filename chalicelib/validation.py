@@ -72,22 +72,12 @@ def validate_task_patch(body: Mapping[str, Any]) -> dict[str, Any]:
 
 def validate_registration(body: Mapping[str, Any]) -> Credentials:
     """Username normalised to lower case; password checked for length only."""
-    errors = _unknown_fields(body, ("username", "password"))
-    username = _collect(errors, body, "username", _username, required=True)
-    password = _collect(errors, body, "password", _new_password, required=True)
-    if errors:
-        raise ValidationFailed(errors)
-    return Credentials(username=username, password=password)
+    return _credentials(body, username=_username, password=_new_password)
 
 
 def validate_login(body: Mapping[str, Any]) -> Credentials:
     """Only the shape is checked: any string may be tried, and fails as invalid credentials."""
-    errors = _unknown_fields(body, ("username", "password"))
-    username = _collect(errors, body, "username", _text, required=True)
-    password = _collect(errors, body, "password", _text, required=True)
-    if errors:
-        raise ValidationFailed(errors)
-    return Credentials(username=username, password=password)
+    return _credentials(body, username=_text, password=_text)
 
 
 def is_well_formed_username(username: str) -> bool:
@@ -104,6 +94,20 @@ def validate_list_query(params: Mapping[str, str] | None) -> ListQuery:
     if errors:
         raise ValidationFailed(errors)
     return ListQuery(limit=LIMIT_DEFAULT if limit is None else limit, status=status, cursor=cursor)
+
+
+def _credentials(
+    body: Mapping[str, Any],
+    *,
+    username: Callable[[Any], str],
+    password: Callable[[Any], str],
+) -> Credentials:
+    errors = _unknown_fields(body, ("username", "password"))
+    clean_username = _collect(errors, body, "username", username, required=True)
+    clean_password = _collect(errors, body, "password", password, required=True)
+    if errors:
+        raise ValidationFailed(errors)
+    return Credentials(username=clean_username, password=clean_password)
 
 
 def _validate_task_fields(body: Mapping[str, Any], *, require_title: bool) -> dict[str, Any]:
