@@ -46,10 +46,13 @@ class AccountService:
 
     def login(self, credentials: Credentials) -> str:
         """A fresh access token; the same error and comparable time for any failure."""
-        username = credentials.username.lower()
         user = None
-        if is_well_formed_username(username) and len(credentials.password) <= PASSWORD_MAX:
-            user = self._users.get_by_username(username)
+        # Checked as sent: str.lower() maps some non-ASCII letters (KELVIN SIGN) to ASCII ones.
+        if (
+            is_well_formed_username(credentials.username)
+            and len(credentials.password) <= PASSWORD_MAX
+        ):
+            user = self._users.get_by_username(credentials.username.lower())
         if user is None:
             passwords.verify_against_dummy(credentials.password, self._password_parameters)
             raise InvalidCredentials()

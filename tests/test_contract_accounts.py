@@ -115,6 +115,15 @@ def test_unknown_user_and_wrong_password_get_the_same_answer(api: Api) -> None:
     assert wrong_password.body == unknown_user.body == malformed_user.body
 
 
+def test_look_alike_letters_do_not_log_in_as_an_ascii_name(api: Api) -> None:
+    name = "kate" + uuid.uuid4().hex[:8]
+    assert api.register(name).status == 201
+    assert api.login(name).status == 200
+    reply = api.login("\u212a" + name[1:])  # KELVIN SIGN lower-cases to an ASCII "k"
+    assert reply.status == 401
+    assert reply.error_code == "invalid_credentials"
+
+
 def test_login_checks_the_body_shape(api: Api) -> None:
     reply = api.request("POST", "/auth/login", json_body={"username": "alice"})
     assert reply.status == 400
