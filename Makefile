@@ -8,7 +8,7 @@ INSTALLED := $(VENV)/.installed
 PORT ?= 8000
 export PORT
 
-.PHONY: install run test lint unit e2e clean
+.PHONY: install run test lint unit e2e load bench clean
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -35,6 +35,18 @@ unit: $(INSTALLED)
 
 e2e: $(INSTALLED)
 	$(BIN)/python -m pytest -m e2e
+
+## Bounded load test against a fresh local stack (loopback only; stops by itself).
+load: $(INSTALLED)
+	$(BIN)/python -m loadtest
+
+## Benchmarks: prints a table and rewrites docs/benchmarks.md. Never part of make test.
+bench: $(INSTALLED) $(VENV)/.bench-installed
+	$(BIN)/python -m bench
+
+$(VENV)/.bench-installed: bench/requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+	@touch $@
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build
