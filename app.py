@@ -25,6 +25,7 @@ from chalicelib.web import (
     cors_config,
     error_response,
     json_response,
+    parse_idempotency_key,
     parse_if_match,
     read_json_object,
 )
@@ -103,9 +104,14 @@ def current_user() -> Response:
 @app.route("/tasks", methods=["POST"], **PROTECTED)
 @contract_errors
 def create_task() -> Response:
-    fields = validation.validate_new_task(_json_body())
-    task = runtime.task_service().create(_principal(), fields)
-    return json_response(task.to_json(), 201, {"Location": f"/tasks/{task.id}", "ETag": task.etag})
+    body = _json_body()
+    idempotency_key = parse_idempotency_key(app.current_request.headers.get("idempotency-key"))
+    fields = validation.validate_new_task(body)
+    created = runtime.task_service().create(_principal(), fields, idempotency_key)
+    headers = {"Location": created.location, "ETag": created.etag}
+    if created.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return json_response(created.body, 201, headers)
 
 
 @app.route("/tasks", methods=["GET"], **PROTECTED)

@@ -19,13 +19,17 @@ class Settings:
     stage: str
     users_table: str
     tasks_table: str
+    records_table: str
     token_issuer: str
     token_audience: str
     token_lifetime_seconds: int
     allowed_origin: str
-    # Exactly one of these names where the token signing secret comes from.
+    # Exactly one of these names where the token signing secret comes from; the
+    # optional "previous" secret is still accepted, so rotating logs nobody out.
     signing_secret: str | None
     signing_secret_parameter: str | None
+    previous_signing_secret: str | None = None
+    previous_signing_secret_parameter: str | None = None
 
     @property
     def is_local(self) -> bool:
@@ -38,12 +42,17 @@ class Settings:
             stage=stage,
             users_table=environ.get("USERS_TABLE", f"tasks-api-{stage}-users"),
             tasks_table=environ.get("TASKS_TABLE", f"tasks-api-{stage}-tasks"),
+            records_table=environ.get("RECORDS_TABLE", f"tasks-api-{stage}-records"),
             token_issuer=environ.get("TOKEN_ISSUER", "tasks-api"),
             token_audience=environ.get("TOKEN_AUDIENCE", "tasks-api"),
             token_lifetime_seconds=_lifetime(environ.get("TOKEN_LIFETIME_SECONDS", "3600")),
             allowed_origin=allowed_origin(environ),
             signing_secret=environ.get("TOKEN_SIGNING_SECRET") or None,
             signing_secret_parameter=environ.get("TOKEN_SIGNING_SECRET_PARAMETER") or None,
+            previous_signing_secret=environ.get("TOKEN_SIGNING_SECRET_PREVIOUS") or None,
+            previous_signing_secret_parameter=(
+                environ.get("TOKEN_SIGNING_SECRET_PREVIOUS_PARAMETER") or None
+            ),
         )
 
 

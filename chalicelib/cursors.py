@@ -24,15 +24,18 @@ _BASE64URL = re.compile(r"[A-Za-z0-9_-]+", re.ASCII)
 
 
 class CursorCodec:
-    def __init__(self, signing_secret: bytes) -> None:
-        # A key of its own, derived from the token secret, so cursors and tokens never collide.
-        self._key = hmac.new(signing_secret, b"tasks-api/cursor/v1", hashlib.sha256).digest()
+    def __init__(self, signing_secret: bytes, *accepted_secrets: bytes) -> None:
+        """Signs with ``signing_secret``; also accepts cursors signed with ``accepted_secrets``
+        (the previous token secret), so a rotation does not break a listing in progress."""
+        # Keys of their own, derived from the token secrets, so cursors and tokens never collide.
+        self._key = _cursor_key(signing_secret)
+        self._accepted_keys = [self._key, *(_cursor_key(s) for s in accepted_secrets)]
 
     def encode(self, *, user_id: str, status: str | None, last_task_id: str) -> str:
         payload = json.dumps(
             {"u": user_id, "s": status, "k": last_task_id}, separators=(",", ":")
         ).encode()
-        return _b64(payload + self._tag(payload))
+        return _b64(payload + _tag(self._key, payload))
 
     def decode(self, cursor: str, *, user_id: str, status: str | None) -> str:
         """The last task id of the previous page, or ``InvalidCursor``."""
@@ -43,7 +46,9 @@ class CursorCodec:
         except (ValueError, binascii.Error):
             raise InvalidCursor() from None
         payload, tag = raw[:-_TAG_BYTES], raw[-_TAG_BYTES:]
-        if len(raw) <= _TAG_BYTES or not hmac.compare_digest(tag, self._tag(payload)):
+        if len(raw) <= _TAG_BYTES or not any(
+            hmac.compare_digest(tag, _tag(key, payload)) for key in self._accepted_keys
+        ):
             raise InvalidCursor()
         try:
             fields = json.loads(payload)
@@ -56,8 +61,13 @@ class CursorCodec:
             raise InvalidCursor()
         return last_task_id
 
-    def _tag(self, payload: bytes) -> bytes:
-        return hmac.new(self._key, payload, hashlib.sha256).digest()[:_TAG_BYTES]
+
+def _cursor_key(secret: bytes) -> bytes:
+    return hmac.new(secret, b"tasks-api/cursor/v1", hashlib.sha256).digest()
+
+
+def _tag(key: bytes, payload: bytes) -> bytes:
+    return hmac.new(key, payload, hashlib.sha256).digest()[:_TAG_BYTES]
 
 
 def _b64(raw: bytes) -> str:

@@ -78,6 +78,11 @@ class UsernameTaken(ApiError):
     message = "That username is already registered."
 
 
+class IdempotencyInProgress(ApiError):
+    status, code = 409, "idempotency_in_progress"
+    message = "A request with this Idempotency-Key is still being processed; retry shortly."
+
+
 class PreconditionFailed(ApiError):
     status, code = 412, "precondition_failed"
     message = "If-Match does not match the task's current version."
@@ -91,6 +96,23 @@ class PayloadTooLarge(ApiError):
 class UnsupportedMediaType(ApiError):
     status, code = 415, "unsupported_media_type"
     message = "Send request bodies as application/json."
+
+
+class IdempotencyKeyReused(ApiError):
+    status, code = 422, "idempotency_key_reused"
+    message = "This Idempotency-Key was used with a different request body."
+
+
+class TooManyAttempts(ApiError):
+    status, code = 429, "too_many_attempts"
+    message = "Too many failed logins for this username; retry after the indicated delay."
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__()
+        self.retry_after_seconds = retry_after_seconds
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_seconds)}
 
 
 class ServiceUnavailable(ApiError):

@@ -15,8 +15,9 @@ import boto3
 from chalicelib import passwords
 from chalicelib.config import Settings
 from chalicelib.cursors import CursorCodec
+from chalicelib.records_repository import RecordsRepository
 from chalicelib.services import AccountService, TaskService
-from chalicelib.signing_secret import load_signing_secret
+from chalicelib.signing_secret import SigningKeys, load_signing_keys
 from chalicelib.storage_client import create_dynamodb_client
 from chalicelib.tasks_repository import TaskRepository
 from chalicelib.tokens import TokenService
@@ -34,15 +35,15 @@ def dynamodb_client() -> Any:
 
 
 @functools.cache
-def signing_secret() -> bytes:
-    return load_signing_secret(settings(), lambda: boto3.client("ssm"))
+def signing_keys() -> SigningKeys:
+    return load_signing_keys(settings(), lambda: boto3.client("ssm"))
 
 
 @functools.cache
 def token_service() -> TokenService:
     config = settings()
     return TokenService(
-        secret=signing_secret(),
+        keys=signing_keys(),
         issuer=config.token_issuer,
         audience=config.token_audience,
         lifetime_seconds=config.token_lifetime_seconds,
@@ -50,9 +51,15 @@ def token_service() -> TokenService:
 
 
 @functools.cache
+def records_repository() -> RecordsRepository:
+    return RecordsRepository(dynamodb_client(), settings().records_table)
+
+
+@functools.cache
 def account_service() -> AccountService:
     return AccountService(
         UserRepository(dynamodb_client(), settings().users_table),
+        records_repository(),
         token_service(),
         password_parameters=passwords.DEFAULT_PARAMETERS,
     )
@@ -60,8 +67,12 @@ def account_service() -> AccountService:
 
 @functools.cache
 def task_service() -> TaskService:
+    keys = signing_keys()
+    accepted = [keys.previous] if keys.previous is not None else []
     return TaskService(
-        TaskRepository(dynamodb_client(), settings().tasks_table), CursorCodec(signing_secret())
+        TaskRepository(dynamodb_client(), settings().tasks_table),
+        records_repository(),
+        CursorCodec(keys.current, *accepted),
     )
 
 
@@ -70,8 +81,9 @@ def reset() -> None:
     for cached in (
         settings,
         dynamodb_client,
-        signing_secret,
+        signing_keys,
         token_service,
+        records_repository,
         account_service,
         task_service,
     ):

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+import hashlib
+import json
+import math
+import time
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from chalicelib import passwords
 from chalicelib.cursors import CursorCodec
-from chalicelib.errors import InvalidCredentials, NotFound
+from chalicelib.errors import (
+    IdempotencyInProgress,
+    IdempotencyKeyReused,
+    InvalidCredentials,
+    NotFound,
+    TooManyAttempts,
+)
 from chalicelib.ids import is_valid_id, new_id
 from chalicelib.models import Task, User
+from chalicelib.records_repository import COMPLETED, RecordsRepository
 from chalicelib.tasks_repository import TaskRepository
 from chalicelib.timestamps import utc_now
 from chalicelib.tokens import Principal, TokenService
@@ -22,15 +33,36 @@ from chalicelib.validation import (
     is_well_formed_username,
 )
 
+MAX_FAILED_LOGINS = 5
+LOCKOUT_WINDOW_SECONDS = 15 * 60
+
+
+@dataclass(frozen=True)
+class Created:
+    """The answer to a create: the task as first stored, and whether it is a replay."""
+
+    body: dict[str, Any]
+    replayed: bool = False
+
+    @property
+    def location(self) -> str:
+        return f"/tasks/{self.body['id']}"
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.body["version"]}"'
+
 
 class AccountService:
     def __init__(
         self,
         users: UserRepository,
+        records: RecordsRepository,
         tokens: TokenService,
         password_parameters: passwords.ScryptParameters = passwords.DEFAULT_PARAMETERS,
     ) -> None:
         self._users = users
+        self._records = records
         self._tokens = tokens
         self._password_parameters = password_parameters
 
@@ -45,7 +77,15 @@ class AccountService:
         return user
 
     def login(self, credentials: Credentials) -> str:
-        """A fresh access token; the same error and comparable time for any failure."""
+        """A fresh access token; the same error and comparable time for any failure.
+
+        After ``MAX_FAILED_LOGINS`` failures for one username within the window, every
+        login for it is refused until the window passes, whether or not the user exists.
+        """
+        now = time.time()
+        failures = self._records.login_failures(credentials.username, now)
+        if failures is not None and failures.count >= MAX_FAILED_LOGINS:
+            raise TooManyAttempts(max(1, math.ceil(failures.window_ends - now)))
         user = None
         # Checked as sent: str.lower() maps some non-ASCII letters (KELVIN SIGN) to ASCII ones.
         if (
@@ -55,9 +95,11 @@ class AccountService:
             user = self._users.get_by_username(credentials.username.lower())
         if user is None:
             passwords.verify_against_dummy(credentials.password, self._password_parameters)
+        if user is None or not passwords.verify_password(credentials.password, user.password_hash):
+            self._records.record_login_failure(credentials.username, now, LOCKOUT_WINDOW_SECONDS)
             raise InvalidCredentials()
-        if not passwords.verify_password(credentials.password, user.password_hash):
-            raise InvalidCredentials()
+        if failures is not None:
+            self._records.clear_login_failures(credentials.username)
         return self._tokens.issue(Principal(user_id=user.id, username=user.username))
 
     @property
@@ -73,15 +115,47 @@ class AccountService:
 
 
 class TaskService:
-    def __init__(self, tasks: TaskRepository, cursors: CursorCodec) -> None:
+    def __init__(
+        self, tasks: TaskRepository, records: RecordsRepository, cursors: CursorCodec
+    ) -> None:
         self._tasks = tasks
+        self._records = records
         self._cursors = cursors
 
-    def create(self, principal: Principal, fields: TaskFields) -> Task:
+    def create(
+        self, principal: Principal, fields: TaskFields, idempotency_key: str | None = None
+    ) -> Created:
+        """A new task; with an idempotency key, at most one per key and request body.
+
+        Repeating a key with the same fields within 24 hours returns the original response
+        and creates nothing; with other fields it is refused, as it is while the first
+        request with that key is still in flight.
+        """
         now = utc_now()
         task = Task(id=new_id(), created_at=now, updated_at=now, version=1, **asdict(fields))
-        self._tasks.add(principal.user_id, task)
-        return task
+        if idempotency_key is None:
+            self._tasks.add(principal.user_id, task)
+            return Created(task.to_json())
+        fingerprint = _fingerprint(fields)
+        holder = self._records.claim_idempotency_key(
+            principal.user_id, idempotency_key, fingerprint, time.time()
+        )
+        if holder is not None:
+            if holder.fingerprint != fingerprint:
+                raise IdempotencyKeyReused()
+            if holder.state != COMPLETED or holder.response is None:
+                raise IdempotencyInProgress()
+            return Created(json.loads(holder.response), replayed=True)
+        body = task.to_json()
+        record = self._records.completion(
+            principal.user_id, idempotency_key, fingerprint, json.dumps(body)
+        )
+        try:
+            self._tasks.add(principal.user_id, task, together_with=record)
+        except Exception:
+            self._records.release_idempotency_key(principal.user_id, idempotency_key, fingerprint)
+            raise
+        return Created(body)
 
     def list(self, principal: Principal, query: ListQuery) -> tuple[list[Task], str | None]:
         """One page, newest first, and the cursor of the next page (``None`` at the end)."""
@@ -139,3 +213,9 @@ class TaskService:
         if not is_valid_id(task_id):
             raise NotFound()
         self._tasks.delete(principal.user_id, task_id, expected_versions=expected_versions)
+
+
+def _fingerprint(fields: TaskFields) -> str:
+    """What makes two creates "the same request": their validated fields."""
+    canonical = json.dumps(asdict(fields), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

@@ -1,40 +1,96 @@
-"""Where the token signing secret comes from, and the refusal to run with a weak one.
+"""Where the token signing secrets come from, and the refusal to run with a weak one.
 
-AWS stages read an SSM Parameter Store SecureString (its name in
-``TOKEN_SIGNING_SECRET_PARAMETER``); the local stage may pass the secret itself in
-``TOKEN_SIGNING_SECRET``. The caller caches the result for the life of the container.
+AWS stages read SSM Parameter Store SecureStrings (their names in
+``TOKEN_SIGNING_SECRET_PARAMETER`` and, optionally, ``TOKEN_SIGNING_SECRET_PREVIOUS_PARAMETER``);
+the local stage may pass the secrets themselves in ``TOKEN_SIGNING_SECRET`` and
+``TOKEN_SIGNING_SECRET_PREVIOUS``. New tokens are signed with the current secret; tokens
+signed with the previous one stay valid, so rotating the secret logs nobody out. The
+caller caches the result for the life of the container.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 from chalicelib.config import Settings
 from chalicelib.errors import ConfigurationError
-from chalicelib.tokens import MIN_SECRET_BYTES
+
+MIN_SECRET_BYTES = 32
 
 
-def load_signing_secret(settings: Settings, ssm_client: Callable[[], Any]) -> bytes:
-    if settings.signing_secret_parameter:
-        response = ssm_client().get_parameter(
-            Name=settings.signing_secret_parameter, WithDecryption=True
-        )
-        secret = response["Parameter"]["Value"].encode("utf-8")
-    elif settings.signing_secret and settings.is_local:
-        secret = settings.signing_secret.encode("utf-8")
-    elif settings.signing_secret:
-        raise ConfigurationError(
-            f"stage {settings.stage!r}: TOKEN_SIGNING_SECRET is for the local stage only; "
-            "set TOKEN_SIGNING_SECRET_PARAMETER to an SSM SecureString name"
-        )
-    else:
+@dataclass(frozen=True)
+class SigningKeys:
+    current: bytes
+    previous: bytes | None = None
+
+    @property
+    def current_kid(self) -> str:
+        return key_id(self.current)
+
+    def by_kid(self) -> dict[str, bytes]:
+        """Every secret a token may be signed with, by its key id."""
+        keys = {self.current_kid: self.current}
+        if self.previous is not None:
+            keys.setdefault(key_id(self.previous), self.previous)
+        return keys
+
+
+def key_id(secret: bytes) -> str:
+    """A public name for a secret: a truncated hash, which reveals nothing usable."""
+    return hashlib.sha256(b"tasks-api/kid/v1" + secret).hexdigest()[:16]
+
+
+def load_signing_keys(settings: Settings, ssm_client: Callable[[], Any]) -> SigningKeys:
+    current = _load(
+        settings, settings.signing_secret, settings.signing_secret_parameter, ssm_client
+    )
+    if current is None:
         raise ConfigurationError(
             "no token signing secret: set TOKEN_SIGNING_SECRET_PARAMETER "
             "(or TOKEN_SIGNING_SECRET on the local stage)"
         )
+    previous = _load(
+        settings,
+        settings.previous_signing_secret,
+        settings.previous_signing_secret_parameter,
+        ssm_client,
+        optional=True,
+    )
+    return SigningKeys(current=current, previous=previous)
+
+
+def _load(
+    settings: Settings,
+    plain: str | None,
+    parameter: str | None,
+    ssm_client: Callable[[], Any],
+    *,
+    optional: bool = False,
+) -> bytes | None:
+    if parameter:
+        try:
+            response = ssm_client().get_parameter(Name=parameter, WithDecryption=True)
+        except ClientError as error:
+            if optional and error.response.get("Error", {}).get("Code") == "ParameterNotFound":
+                return None
+            raise ConfigurationError(f"cannot read SSM parameter {parameter}") from error
+        secret = response["Parameter"]["Value"].encode("utf-8")
+    elif plain and settings.is_local:
+        secret = plain.encode("utf-8")
+    elif plain:
+        raise ConfigurationError(
+            f"stage {settings.stage!r}: plain-text signing secrets are for the local stage "
+            "only; name SSM SecureStrings in the *_PARAMETER variables"
+        )
+    else:
+        return None
     if len(secret) < MIN_SECRET_BYTES:
         raise ConfigurationError(
-            f"the token signing secret must be at least {MIN_SECRET_BYTES} bytes; refusing to serve"
+            f"token signing secrets must be at least {MIN_SECRET_BYTES} bytes; refusing to serve"
         )
     return secret

@@ -36,6 +36,8 @@ TRANSIENT_ERROR_CODES = frozenset(
         "RequestLimitExceeded",
         "InternalServerError",
         "ServiceUnavailable",
+        "TransactionConflictException",
+        "TransactionInProgressException",
     }
 )
 RETRY_AFTER_SECONDS = 1

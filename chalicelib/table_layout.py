@@ -1,6 +1,9 @@
 """The DynamoDB table layout, defined once for every place that creates tables.
 
 users: one item per username (lower case), so uniqueness is a conditional put.
+records: short-lived records keyed by ``pk`` (idempotency keys, failed-login counters)
+that DynamoDB deletes through TTL on ``expires_at`` (epoch seconds). TTL deletion can lag,
+so readers also compare ``expires_at`` with the clock.
 tasks: partition ``user_id``, sort ``task_id`` (a ULID, so newest-first is a reverse
 Query). The local secondary index ``by_status`` sorts on ``status_task`` =
 ``"<status>#<task_id>"``: a status filter is a key condition on the index, costing what the
@@ -20,6 +23,8 @@ USER_ID = "user_id"
 TASK_ID = "task_id"
 STATUS_INDEX = "by_status"
 STATUS_TASK = "status_task"
+RECORD_KEY = "pk"
+EXPIRES_AT = "expires_at"
 
 
 def status_task_key(status: str, task_id: str) -> str:
@@ -63,8 +68,27 @@ def tasks_table(name: str) -> dict[str, Any]:
     }
 
 
+def records_table(name: str) -> dict[str, Any]:
+    """``CreateTable`` arguments for the records table; see ``time_to_live`` for its TTL."""
+    return {
+        "TableName": name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": RECORD_KEY, "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": RECORD_KEY, "KeyType": "HASH"}],
+    }
+
+
 def all_tables(settings: Settings) -> list[dict[str, Any]]:
-    return [users_table(settings.users_table), tasks_table(settings.tasks_table)]
+    return [
+        users_table(settings.users_table),
+        tasks_table(settings.tasks_table),
+        records_table(settings.records_table),
+    ]
+
+
+def time_to_live(settings: Settings) -> dict[str, str]:
+    """The TTL attribute of each table that has one (``CreateTable`` cannot set it)."""
+    return {settings.records_table: EXPIRES_AT}
 
 
 def create_missing_tables(
@@ -86,6 +110,12 @@ def create_missing_tables(
             if time.monotonic() > deadline:
                 raise TimeoutError(f"table {name} did not become active")
             time.sleep(0.5)
+    for name, attribute in time_to_live(settings).items():
+        if name in created:
+            client.update_time_to_live(
+                TableName=name,
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute},
+            )
     return created
 
 

@@ -12,10 +12,19 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.errors import NotFound, PreconditionFailed
+from chalicelib.errors import NotFound, PreconditionFailed, ServiceUnavailable
 from chalicelib.models import Task
-from chalicelib.storage_client import call_storage, error_code
+from chalicelib.storage_client import RETRY_AFTER_SECONDS, call_storage, error_code
 from chalicelib.table_layout import STATUS_INDEX, STATUS_TASK, TASK_ID, USER_ID, status_task_key
+
+TRANSIENT_CANCELLATION_REASONS = frozenset(
+    {
+        "ThrottlingError",
+        "ProvisionedThroughputExceeded",
+        "TransactionConflict",
+        "RequestLimitExceeded",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -29,14 +38,29 @@ class TaskRepository:
         self._client = client
         self._table = table_name
 
-    def add(self, user_id: str, task: Task) -> None:
-        call_storage(
-            self._client.put_item,
-            TableName=self._table,
-            Item=_to_item(user_id, task),
-            ConditionExpression="attribute_not_exists(#task_id)",
-            ExpressionAttributeNames={"#task_id": TASK_ID},
-        )
+    def add(self, user_id: str, task: Task, *, together_with: dict[str, Any] | None = None) -> None:
+        """Store a new task; with ``together_with`` (a ``TransactWriteItems`` entry, such as
+        an idempotency record), both are written in one transaction or neither is."""
+        put = {
+            "TableName": self._table,
+            "Item": _to_item(user_id, task),
+            "ConditionExpression": "attribute_not_exists(#task_id)",
+            "ExpressionAttributeNames": {"#task_id": TASK_ID},
+        }
+        if together_with is None:
+            call_storage(self._client.put_item, **put)
+            return
+        try:
+            call_storage(
+                self._client.transact_write_items, TransactItems=[{"Put": put}, together_with]
+            )
+        except ClientError as error:
+            if error_code(error) != "TransactionCanceledException":
+                raise
+            reasons = {r.get("Code") for r in error.response.get("CancellationReasons", [])}
+            if reasons & TRANSIENT_CANCELLATION_REASONS:
+                raise ServiceUnavailable(RETRY_AFTER_SECONDS) from error
+            raise
 
     def get(self, user_id: str, task_id: str) -> Task | None:
         response = call_storage(

@@ -1,4 +1,9 @@
-"""Access tokens: HS256 JWTs with every claim of the contract required on the way in."""
+"""Access tokens: HS256 JWTs with every claim of the contract required on the way in.
+
+Each token names its signing secret in the ``kid`` header (see ``signing_secret``); a token
+whose ``kid`` is not one of the secrets this container knows is refused before any
+signature check.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,10 @@ from dataclasses import dataclass
 
 import jwt
 
+from chalicelib.signing_secret import SigningKeys
+
 ALGORITHM = "HS256"
 REQUIRED_CLAIMS = ("sub", "username", "iss", "aud", "iat", "exp", "jti")
-MIN_SECRET_BYTES = 32
 MAX_TOKEN_CHARS = 8192
 LEEWAY_SECONDS = 30
 
@@ -29,7 +35,7 @@ class Principal:
 
 @dataclass(frozen=True)
 class TokenService:
-    secret: bytes
+    keys: SigningKeys
     issuer: str
     audience: str
     lifetime_seconds: int
@@ -45,25 +51,33 @@ class TokenService:
             "exp": issued_at + self.lifetime_seconds,
             "jti": uuid.uuid4().hex,
         }
-        return jwt.encode(claims, self.secret, algorithm=ALGORITHM)
+        return jwt.encode(
+            claims, self.keys.current, algorithm=ALGORITHM, headers={"kid": self.keys.current_kid}
+        )
 
     def verify(self, token: str) -> Principal:
         """The principal of a valid token, or ``InvalidToken`` for anything else."""
         if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_CHARS:
             raise InvalidToken("token missing or too long")
         try:
+            kid = jwt.get_unverified_header(token).get("kid")
+            secret = self.keys.by_kid()[kid] if isinstance(kid, str) else None
+            if secret is None:
+                raise InvalidToken("unknown kid")
             claims = jwt.decode(
                 token,
-                self.secret,
+                secret,
                 algorithms=[ALGORITHM],
                 audience=self.audience,
                 issuer=self.issuer,
                 leeway=LEEWAY_SECONDS,
                 options={"require": list(REQUIRED_CLAIMS), "strict_aud": True},
             )
+        except InvalidToken:
+            raise
         except jwt.PyJWTError as error:
             raise InvalidToken(type(error).__name__) from None
-        except Exception as error:  # a malformed token must never become a 500
+        except Exception as error:  # a malformed token must never become a 500 (incl. KeyError)
             raise InvalidToken(type(error).__name__) from None
         if claims["iat"] > time.time() + LEEWAY_SECONDS:
             raise InvalidToken("issued in the future")

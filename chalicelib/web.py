@@ -27,6 +27,7 @@ MAX_IF_MATCH_TAGS = 20
 # Chalice checks Content-Type before a view runs and answers in its own format;
 # accepting everything there lets ``read_json_object`` answer in ours.
 ANY_CONTENT_TYPE = ["*/*"]
+_IDEMPOTENCY_KEY = re.compile(r"[\x20-\x7e]{1,255}", re.ASCII)
 _ENTITY_TAG = re.compile(r'\s*(W/)?"([^"]*)"\s*', re.ASCII)
 _NEVER_MATCHES = -1
 
@@ -34,8 +35,8 @@ _NEVER_MATCHES = -1
 def cors_config(allowed_origin: str) -> CORSConfig:
     return CORSConfig(
         allow_origin=allowed_origin,
-        allow_headers=["Authorization", "Content-Type", "If-Match"],
-        expose_headers=["ETag", "Location", "Retry-After"],
+        allow_headers=["Authorization", "Content-Type", "If-Match", "Idempotency-Key"],
+        expose_headers=["ETag", "Location", "Retry-After", "Idempotent-Replayed"],
         max_age=600,
     )
 
@@ -92,6 +93,17 @@ def parse_if_match(value: str | None) -> frozenset[int] | None:
         strong_version = not weak and opaque.isdigit() and opaque.isascii() and len(opaque) < 16
         versions.add(int(opaque) if strong_version else _NEVER_MATCHES)
     return frozenset(versions)
+
+
+def parse_idempotency_key(value: str | None) -> str | None:
+    """The ``Idempotency-Key`` header: 1-255 printable ASCII characters, or absent."""
+    if value is None:
+        return None
+    if not _IDEMPOTENCY_KEY.fullmatch(value):
+        raise ValidationFailed(
+            [FieldError("Idempotency-Key", "must be 1 to 255 printable ASCII characters")]
+        )
+    return value
 
 
 def json_response(

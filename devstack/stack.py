@@ -21,8 +21,8 @@ from typing import IO, Any
 import boto3
 
 from chalicelib.config import Settings
+from chalicelib.signing_secret import MIN_SECRET_BYTES
 from chalicelib.table_layout import create_missing_tables
-from chalicelib.tokens import MIN_SECRET_BYTES
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 LOCAL_STAGE = "local"

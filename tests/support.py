@@ -18,6 +18,8 @@ from typing import Any
 import jwt
 from requests.structures import CaseInsensitiveDict
 
+from chalicelib.signing_secret import key_id
+
 JSON = {"Content-Type": "application/json"}
 PASSWORD = "correct horse battery"
 _names = itertools.count()
@@ -123,9 +125,10 @@ class Api:
             "exp": now + 600,
             "jti": uuid.uuid4().hex,
         }
-        headers = overrides.pop("headers", None)
-        algorithm = overrides.pop("algorithm", "HS256")
         key = overrides.pop("key", self.signing_secret)
+        kid = key_id(key.encode() if isinstance(key, str) else key)
+        headers = overrides.pop("headers", {"kid": kid})
+        algorithm = overrides.pop("algorithm", "HS256")
         claims.update(overrides)
         claims = {name: value for name, value in claims.items() if value is not None}
         return jwt.encode(claims, key, algorithm=algorithm, headers=headers)

@@ -50,7 +50,7 @@ def _created(api: Api, user: User, count: int, status: str = "todo") -> list[dic
     return [api.create_task(user, title=f"t{i}", status=status) for i in range(count)]
 
 
-def test_each_request_costs_exactly_one_dynamodb_call(
+def test_each_request_costs_a_fixed_number_of_dynamodb_calls(
     inprocess_api: Api, meter: StorageMeter
 ) -> None:
     api = inprocess_api
@@ -60,7 +60,13 @@ def test_each_request_costs_exactly_one_dynamodb_call(
     path = f"/tasks/{task['id']}"
     expectations = [
         ("register", lambda: api.register("metered"), {"PutItem": 1}),
-        ("login", lambda: api.login("metered"), {"GetItem": 1}),
+        ("login", lambda: api.login("metered"), {"GetItem": 2}),  # failure counter + user
+        (
+            "failed login",
+            lambda: api.login("metered", "wrong password"),
+            {"GetItem": 2, "UpdateItem": 1},
+        ),
+        ("login after a failure", lambda: api.login("metered"), {"GetItem": 2, "DeleteItem": 1}),
         ("me", lambda: api.request("GET", "/users/me", user=user), {"GetItem": 1}),
         ("create", lambda: api.create_task(user), {"PutItem": 1}),
         ("get", lambda: api.request("GET", path, user=user), {"GetItem": 1}),

@@ -79,6 +79,27 @@ BAD_AUTHORIZATION = {
         for claim in ("sub", "username", "iss", "aud", "iat", "exp", "jti")
     },
     "empty sub": lambda api: "Bearer " + api.token(sub=""),
+    "no kid": lambda api: "Bearer " + api.token(headers={}),
+    "kid path injection": lambda api: "Bearer " + api.token(headers={"kid": "../../etc/passwd"}),
+    "kid sql injection": lambda api: "Bearer " + api.token(headers={"kid": "' OR '1'='1"}),
+    "numeric kid": lambda api: (
+        "Bearer "
+        + _forge(
+            {"alg": "HS256", "typ": "JWT", "kid": 0}, _claims(api), api.signing_secret.encode()
+        )
+    ),
+    "kid of an unknown key": lambda api: (
+        "Bearer " + api.token(key="unknown-secret-that-is-long-enough-1234567")
+    ),
+    "expired beyond the 30 s leeway": lambda api: (
+        "Bearer " + api.token(iat=int(time.time()) - 600, exp=int(time.time()) - 40)
+    ),
+    "not valid for 40 s more": lambda api: "Bearer " + api.token(nbf=int(time.time()) + 40),
+    "issued 40 s in the future": lambda api: "Bearer " + api.token(iat=int(time.time()) + 40),
+    "over 8 KiB": lambda api: "Bearer " + api.token(username="u" * 8200),
+    "non-ASCII": lambda api: "Bearer " + api.token() + "\u00e9",
+    "extra space": lambda api: "Bearer  " + api.token(),
+    "trailing space": lambda api: "Bearer " + api.token() + " ",
     "numeric sub": lambda api: "Bearer " + api.token(sub=42),
 }
 
@@ -96,6 +117,29 @@ def test_any_bad_token_is_a_403_from_the_authorizer(api: Api, case: str) -> None
     assert reply.status == 403, reply
     assert reply.error_code is None  # API Gateway's deny body, not the API's: the view never ran
     assert b"not authorized" in reply.body
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"exp_offset": -20},  # expired 20 s ago: inside the leeway
+        {"nbf_offset": 20},
+        {"iat_offset": 20},
+    ],
+)
+def test_clock_skew_within_the_leeway_is_tolerated(api: Api, claims: dict[str, int]) -> None:
+    user = api.new_user()
+    now = int(time.time())
+    overrides: dict[str, int] = {}
+    if "exp_offset" in claims:
+        overrides = {"iat": now - 600, "exp": now + claims["exp_offset"]}
+    if "nbf_offset" in claims:
+        overrides = {"nbf": now + claims["nbf_offset"]}
+    if "iat_offset" in claims:
+        overrides = {"iat": now + claims["iat_offset"], "exp": now + 600}
+    token = api.token(sub=user.id, username=user.username, **overrides)
+    reply = api.request("GET", "/users/me", headers={"Authorization": f"Bearer {token}"})
+    assert reply.status == 200, reply
 
 
 def test_a_valid_token_is_allowed_on_every_protected_route(api: Api) -> None:

@@ -90,6 +90,29 @@ def test_of_concurrent_writes_with_the_same_if_match_exactly_one_wins(
     assert http_api.request("GET", f"/tasks/{task['id']}", user=user).json()["version"] == 2
 
 
+def test_concurrent_creates_with_one_idempotency_key_create_one_task(
+    http_api: Api, local_stack: LocalStack
+) -> None:
+    user = http_api.new_user()
+    headers = {**user.auth, "Idempotency-Key": "double-click"}
+
+    def create(_: int) -> tuple[int, str | None, str | None]:
+        with requests.Session() as session:
+            reply = session.post(
+                f"{local_stack.base_url}/tasks", json={"title": "once"}, headers=headers, timeout=30
+            )
+            task_id = reply.json().get("id") if reply.status_code == 201 else None
+            return reply.status_code, reply.headers.get("Idempotent-Replayed"), task_id
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(create, range(8)))
+    assert {status for status, _, _ in outcomes} <= {201, 409}
+    originals = [o for o in outcomes if o[0] == 201 and o[1] is None]
+    assert len(originals) == 1
+    assert {task_id for status, _, task_id in outcomes if status == 201} == {originals[0][2]}
+    assert len(http_api.request("GET", "/tasks", user=user).json()["items"]) == 1
+
+
 def test_racing_registrations_of_one_name_yield_exactly_one_201(
     http_api: Api, local_stack: LocalStack
 ) -> None:

@@ -13,7 +13,7 @@ from moto import mock_aws
 from chalicelib.config import Settings
 from chalicelib.errors import ConfigurationError
 from chalicelib.ids import is_valid_id, new_id
-from chalicelib.signing_secret import load_signing_secret
+from chalicelib.signing_secret import SigningKeys, load_signing_keys
 from chalicelib.table_layout import all_tables, create_missing_tables
 from chalicelib.timestamps import format_timestamp, utc_now
 
@@ -60,7 +60,7 @@ def test_a_silly_token_lifetime_is_a_configuration_error(lifetime: str) -> None:
 
 def test_the_local_stage_may_take_the_secret_from_the_environment() -> None:
     settings = _settings(STAGE="local", TOKEN_SIGNING_SECRET="x" * 32)
-    assert load_signing_secret(settings, ssm_client=_no_ssm) == b"x" * 32
+    assert load_signing_keys(settings, ssm_client=_no_ssm) == SigningKeys(b"x" * 32)
 
 
 @pytest.mark.parametrize(
@@ -70,11 +70,13 @@ def test_the_local_stage_may_take_the_secret_from_the_environment() -> None:
         {"STAGE": "local"},
         {"STAGE": "prod", "TOKEN_SIGNING_SECRET": "x" * 64},  # AWS stages must use SSM
         {"STAGE": "prod"},
+        {"STAGE": "local", "TOKEN_SIGNING_SECRET": "x" * 32, "TOKEN_SIGNING_SECRET_PREVIOUS": "y"},
+        {"STAGE": "prod", "TOKEN_SIGNING_SECRET_PREVIOUS": "y" * 64},
     ],
 )
 def test_weak_or_misplaced_secrets_are_refused(environ: dict[str, str]) -> None:
     with pytest.raises(ConfigurationError):
-        load_signing_secret(_settings(**environ), ssm_client=_no_ssm)
+        load_signing_keys(_settings(**environ), ssm_client=_no_ssm)
 
 
 def _no_ssm() -> None:
@@ -92,7 +94,10 @@ def test_creating_tables_is_idempotent_and_matches_the_layout(
         assert create_missing_tables(client, settings) == [
             "tasks-api-test-users",
             "tasks-api-test-tasks",
+            "tasks-api-test-records",
         ]
+        ttl = client.describe_time_to_live(TableName="tasks-api-test-records")
+        assert ttl["TimeToLiveDescription"]["AttributeName"] == "expires_at"
         assert create_missing_tables(client, settings) == []
         tasks = client.describe_table(TableName="tasks-api-test-tasks")["Table"]
         assert tasks["KeySchema"] == all_tables(settings)[1]["KeySchema"]

@@ -7,9 +7,13 @@ import time
 import jwt
 import pytest
 
+from chalicelib.signing_secret import SigningKeys
 from chalicelib.tokens import InvalidToken, Principal, TokenService
 
-SERVICE = TokenService(secret=b"s" * 32, issuer="iss", audience="aud", lifetime_seconds=3600)
+SERVICE = TokenService(
+    keys=SigningKeys(b"s" * 32), issuer="iss", audience="aud", lifetime_seconds=3600
+)
+_KID = {"kid": SigningKeys(b"s" * 32).current_kid}
 ALICE = Principal(user_id="01JDQ3AAAAAAAAAAAAAAAAAAAA", username="alice")
 
 
@@ -33,9 +37,9 @@ def test_a_token_expires_after_its_lifetime_plus_at_most_30_seconds_leeway() -> 
 def test_another_issuer_audience_or_secret_is_rejected() -> None:
     token = SERVICE.issue(ALICE)
     for other in (
-        TokenService(b"s" * 32, "other", "aud", 3600),
-        TokenService(b"s" * 32, "iss", "other", 3600),
-        TokenService(b"t" * 32, "iss", "aud", 3600),
+        TokenService(SigningKeys(b"s" * 32), "other", "aud", 3600),
+        TokenService(SigningKeys(b"s" * 32), "iss", "other", 3600),
+        TokenService(SigningKeys(b"t" * 32), "iss", "aud", 3600),
     ):
         with pytest.raises(InvalidToken):
             other.verify(token)
@@ -51,4 +55,4 @@ def test_a_list_audience_is_not_accepted() -> None:
     claims = jwt.decode(SERVICE.issue(ALICE), options={"verify_signature": False})
     claims["aud"] = ["aud", "other"]
     with pytest.raises(InvalidToken):
-        SERVICE.verify(jwt.encode(claims, b"s" * 32, algorithm="HS256"))
+        SERVICE.verify(jwt.encode(claims, b"s" * 32, algorithm="HS256", headers=_KID))
