@@ -24,7 +24,7 @@ USERNAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9_.\-]{2,31}", re.ASCII | re.IGNOR
 PASSWORD_MIN, PASSWORD_MAX = 8, 256
 LIMIT_MIN, LIMIT_MAX, LIMIT_DEFAULT = 1, 100, 20
 _DATE_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
-_DIGITS = re.compile(r"[0-9]{1,4}", re.ASCII)
+_DIGITS = re.compile(r"[0-9]{1,9}", re.ASCII)  # plain ASCII digits, short enough for int()
 
 
 @dataclass(frozen=True)

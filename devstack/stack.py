@@ -161,8 +161,8 @@ class LocalStack:
             self._say(f"created tables: {', '.join(created)}")
 
     def _start_api(self) -> None:
-        chalice = Path(sys.executable).with_name("chalice")
-        command = [str(chalice), "local", "--host", "127.0.0.1", "--port", str(self.port)]
+        chalice = [sys.executable, "-m", "devstack.chalice_local"]
+        command = [*chalice, "local", "--host", "127.0.0.1", "--port", str(self.port)]
         if not self.autoreload:
             command.append("--no-autoreload")
         process = self._spawn([*command, "--stage", LOCAL_STAGE], stdout=self.output)
