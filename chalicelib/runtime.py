@@ -67,13 +67,18 @@ def account_service() -> AccountService:
 
 @functools.cache
 def task_service() -> TaskService:
-    keys = signing_keys()
-    accepted = [keys.previous] if keys.previous is not None else []
     return TaskService(
         TaskRepository(dynamodb_client(), settings().tasks_table),
         records_repository(),
-        CursorCodec(keys.current, *accepted),
+        cursor_codec,
     )
+
+
+@functools.cache
+def cursor_codec() -> CursorCodec:
+    keys = signing_keys()
+    accepted = [keys.previous] if keys.previous is not None else []
+    return CursorCodec(keys.current, *accepted)
 
 
 def reset() -> None:
@@ -86,5 +91,6 @@ def reset() -> None:
         records_repository,
         account_service,
         task_service,
+        cursor_codec,
     ):
         cached.cache_clear()

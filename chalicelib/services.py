@@ -6,6 +6,7 @@ import hashlib
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -116,8 +117,13 @@ class AccountService:
 
 class TaskService:
     def __init__(
-        self, tasks: TaskRepository, records: RecordsRepository, cursors: CursorCodec
+        self,
+        tasks: TaskRepository,
+        records: RecordsRepository,
+        cursors: Callable[[], CursorCodec],
     ) -> None:
+        """``cursors`` builds the codec on first use: only listings need the signing keys,
+        so other requests of a cold container skip reading them."""
         self._tasks = tasks
         self._records = records
         self._cursors = cursors
@@ -132,7 +138,7 @@ class TaskService:
         request with that key is still in flight.
         """
         now = utc_now()
-        task = Task(id=new_id(), created_at=now, updated_at=now, version=1, **asdict(fields))
+        task = Task(id=new_id(), created_at=now, updated_at=now, version=1, **vars(fields))
         if idempotency_key is None:
             self._tasks.add(principal.user_id, task)
             return Created(task.to_json())
@@ -161,7 +167,7 @@ class TaskService:
         """One page, newest first, and the cursor of the next page (``None`` at the end)."""
         after = None
         if query.cursor is not None:
-            after = self._cursors.decode(
+            after = self._cursors().decode(
                 query.cursor, user_id=principal.user_id, status=query.status
             )
         page = self._tasks.list_page(
@@ -169,7 +175,7 @@ class TaskService:
         )
         next_cursor = None
         if page.has_more:
-            next_cursor = self._cursors.encode(
+            next_cursor = self._cursors().encode(
                 user_id=principal.user_id, status=query.status, last_task_id=page.tasks[-1].id
             )
         return page.tasks, next_cursor
@@ -205,7 +211,7 @@ class TaskService:
         expected_versions: frozenset[int] | None,
     ) -> Task:
         """Full replacement: every writable field is written, omitted ones as defaults."""
-        return self.patch(principal, task_id, asdict(fields), expected_versions)
+        return self.patch(principal, task_id, dict(vars(fields)), expected_versions)
 
     def delete(
         self, principal: Principal, task_id: str, expected_versions: frozenset[int] | None

@@ -13,9 +13,9 @@ from botocore.exceptions import ClientError
 
 from chalicelib import passwords, runtime
 from chalicelib.signing_secret import key_id
+from devstack.storage_meter import StorageMeter
 from tests.conftest import TEST_SECRET
 from tests.support import Api, Reply, User
-from tests.test_api_storage import StorageMeter
 
 RECORDS = "tasks-api-local-records"
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -16,29 +15,10 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
 from chalicelib import passwords, runtime
+from devstack.storage_meter import StorageMeter
 from tests.support import Api, User
 
 UNKNOWN_ID = "01JDQ3AAAAAAAAAAAAAAAAAAAA"
-
-
-class StorageMeter:
-    """Counts DynamoDB operations and the items each Query read."""
-
-    def __init__(self, client: Any) -> None:
-        self.calls: Counter[str] = Counter()
-        self.items_read: list[int] = []
-        client.meta.events.register("before-call.dynamodb", self._before)
-        client.meta.events.register("after-call.dynamodb.Query", self._after_query)
-
-    def _before(self, model: Any, **_: Any) -> None:
-        self.calls[model.name] += 1
-
-    def _after_query(self, parsed: dict[str, Any], **_: Any) -> None:
-        self.items_read.append(parsed.get("ScannedCount", 0))
-
-    def reset(self) -> None:
-        self.calls.clear()
-        self.items_read.clear()
 
 
 @pytest.fixture
@@ -309,3 +289,17 @@ def test_one_dynamodb_client_serves_every_request_of_a_container(
         inprocess_api.create_task(user)
         inprocess_api.request("GET", "/tasks", user=user)
     assert len(created) == 1
+
+
+def test_only_listings_build_the_cursor_codec(inprocess_api: Api) -> None:
+    """In AWS the API function then reads no signing secret for other requests."""
+    user = inprocess_api.new_user()
+    task = inprocess_api.create_task(user)
+    runtime.reset()
+    inprocess_api.request("GET", f"/tasks/{task['id']}", user=user)
+    inprocess_api.request("PATCH", f"/tasks/{task['id']}", json_body={"title": "x"}, user=user)
+    inprocess_api.create_task(user)
+    assert runtime.cursor_codec.cache_info().currsize == 0
+    page = inprocess_api.request("GET", "/tasks?limit=1", user=user).json()
+    assert page["next_cursor"] is not None
+    assert runtime.cursor_codec.cache_info().currsize == 1
