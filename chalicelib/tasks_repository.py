@@ -43,7 +43,7 @@ class TaskRepository:
         an idempotency record), both are written in one transaction or neither is."""
         put = {
             "TableName": self._table,
-            "Item": _to_item(user_id, task),
+            "Item": to_item(user_id, task),
             "ConditionExpression": "attribute_not_exists(#task_id)",
             "ExpressionAttributeNames": {"#task_id": TASK_ID},
         }
@@ -212,7 +212,8 @@ def _attribute(value: Any) -> dict[str, Any]:
     return {"S": value}
 
 
-def _to_item(user_id: str, task: Task) -> dict[str, Any]:
+def to_item(user_id: str, task: Task) -> dict[str, Any]:
+    """The stored form of a task (also used to seed tables in tests and benchmarks)."""
     item = {
         **_key(user_id, task.id),
         STATUS_TASK: {"S": status_task_key(task.status, task.id)},

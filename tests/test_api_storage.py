@@ -15,6 +15,10 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
 from chalicelib import passwords, runtime
+from chalicelib.ids import new_id
+from chalicelib.models import Task
+from chalicelib.timestamps import utc_now
+from devstack.seeding import seed_tasks
 from devstack.storage_meter import StorageMeter
 from tests.support import Api, User
 
@@ -26,16 +30,14 @@ def meter(inprocess_api: Api) -> StorageMeter:
     return StorageMeter(runtime.dynamodb_client())
 
 
-def _created(api: Api, user: User, count: int, status: str = "todo") -> list[dict]:
-    return [api.create_task(user, title=f"t{i}", status=status) for i in range(count)]
-
-
+@pytest.mark.parametrize("owned", [10, 5000])
 def test_each_request_costs_a_fixed_number_of_dynamodb_calls(
-    inprocess_api: Api, meter: StorageMeter
+    inprocess_api: Api, meter: StorageMeter, moto_tables: Any, owned: int
 ) -> None:
+    """The same, whether the user owns 10 tasks or 5,000."""
     api = inprocess_api
-    expectations: list[tuple[str, Callable[[], Any], dict[str, int]]] = []
     user = api.new_user()
+    _seed(moto_tables, user, owned - 1)
     task = api.create_task(user)
     path = f"/tasks/{task['id']}"
     expectations = [
@@ -81,23 +83,35 @@ def test_each_request_costs_a_fixed_number_of_dynamodb_calls(
 
 
 @pytest.mark.parametrize("status", [None, "done"])
+@pytest.mark.parametrize("owned", [10, 5000])
 def test_a_page_costs_one_query_reading_at_most_limit_plus_one_items(
-    inprocess_api: Api, meter: StorageMeter, status: str | None
+    inprocess_api: Api, meter: StorageMeter, moto_tables: Any, owned: int, status: str | None
 ) -> None:
     user = inprocess_api.new_user()
-    _created(inprocess_api, user, 150, status="todo")
-    _created(inprocess_api, user, 30, status="done")
-    _created(inprocess_api, user, 150, status="in_progress")
-    query = "limit=10" + (f"&status={status}" if status else "")
+    _seed(moto_tables, user, owned)  # statuses in turn: todo, in_progress, done
+    matching = owned if status is None else owned // 3
+    limit = 20
+    query = f"limit={limit}" + (f"&status={status}" if status else "")
     meter.reset()
     page = inprocess_api.request("GET", f"/tasks?{query}", user=user).json()
-    assert len(page["items"]) == 10
+    assert len(page["items"]) == min(limit, matching)
     assert dict(meter.calls) == {"Query": 1}
-    assert meter.items_read == [11]
+    assert meter.items_read == [min(limit + 1, matching)]
+    if page["next_cursor"] is None:
+        return
     meter.reset()
     inprocess_api.request("GET", f"/tasks?{query}&cursor={page['next_cursor']}", user=user)
     assert dict(meter.calls) == {"Query": 1}
-    assert meter.items_read == [11]
+    assert meter.items_read == [min(limit + 1, matching - limit)]
+
+
+def _seed(moto_tables: Any, user: User, count: int) -> None:
+    statuses = ("todo", "in_progress", "done")
+    now = utc_now()
+    tasks = [
+        Task(new_id(), f"seeded {i}", "", statuses[i % 3], None, now, now, 1) for i in range(count)
+    ]
+    seed_tasks(moto_tables, "tasks-api-local-tasks", user.id, tasks)
 
 
 def test_the_authorizer_reads_no_database(inprocess_api: Api, meter: StorageMeter) -> None:
