@@ -32,6 +32,10 @@ from chalicelib.web import (
 
 app = Chalice(app_name="tasks-api")
 app.log.setLevel(logging.INFO)
+# A JSON-only API: no binary media types. Chalice otherwise matches every request's and
+# response's content type against its default list of 16 (four times per request), and
+# API Gateway would base64-encode such bodies for nothing (they get a 415 anyway).
+app.api.binary_types = []
 
 
 @app.authorizer(ttl_seconds=300)

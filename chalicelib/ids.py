@@ -8,6 +8,8 @@ import threading
 import time
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_CHARACTER_PAIRS = [first + second for first in _CROCKFORD for second in _CROCKFORD]
+_PAIR_SHIFTS = tuple(range(120, -1, -10))  # 13 pairs of 5-bit characters, high bits first
 _ULID_PATTERN = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")
 _RANDOM_BITS = 80
 
@@ -43,8 +45,5 @@ def is_valid_id(value: str) -> bool:
 
 
 def _encode(number: int) -> str:
-    chars = []
-    for _ in range(26):
-        chars.append(_CROCKFORD[number & 0x1F])
-        number >>= 5
-    return "".join(reversed(chars))
+    """Crockford base32 of a 128-bit number: 26 characters, looked up two at a time."""
+    return "".join([_CHARACTER_PAIRS[(number >> shift) & 0x3FF] for shift in _PAIR_SHIFTS])

@@ -109,3 +109,21 @@ def test_no_code_path_scans_a_table() -> None:
     for source in sources:
         text = source.read_text()
         assert not re.search(r"\.scan\(|\"Scan\"|FilterExpression", text), source.name
+
+
+def _reference_ulid_encoding(number: int) -> str:
+    """The ULID spec's encoding, five bits at a time."""
+    alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+    return "".join(alphabet[(number >> (5 * i)) & 31] for i in reversed(range(26)))
+
+
+def test_ids_use_the_ulid_spec_encoding() -> None:
+    import random
+
+    from chalicelib.ids import _encode
+
+    rng = random.Random(7)
+    numbers = [0, 1, (1 << 128) - 1, (1 << 80), (1 << 80) - 1]
+    numbers += [rng.getrandbits(128) for _ in range(500)]
+    for number in numbers:
+        assert _encode(number) == _reference_ulid_encoding(number)
