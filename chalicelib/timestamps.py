@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import functools
+import time
 from datetime import UTC, datetime
 
 
 def utc_now() -> str:
     """Now, e.g. ``2026-11-23T09:15:02.123Z``."""
-    return format_timestamp(datetime.now(UTC))
+    nanoseconds = time.time_ns()
+    seconds, remainder = divmod(nanoseconds, 1_000_000_000)
+    return f"{_second(seconds)}.{remainder // 1_000_000:03d}Z"
+
+
+@functools.lru_cache(maxsize=4)
+def _second(epoch_seconds: int) -> str:
+    """``YYYY-MM-DDTHH:MM:SS`` of a second; formatted once per second, not per call."""
+    return datetime.fromtimestamp(epoch_seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def format_timestamp(moment: datetime) -> str:

@@ -49,11 +49,7 @@ def read_json_object(raw_body: bytes | None, headers: Mapping[str, str]) -> dict
     if body and not is_json_media_type(headers.get("content-type")):
         raise UnsupportedMediaType()
     try:
-        parsed = json.loads(
-            body.decode("utf-8"),
-            object_pairs_hook=_reject_duplicate_keys,
-            parse_constant=_reject_constant,
-        )
+        parsed = _STRICT_JSON.decode(body.decode("utf-8"))
     except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise InvalidJson() from None
     if not isinstance(parsed, dict):
@@ -129,3 +125,9 @@ def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
+
+
+# Built once: json.loads with hooks would build a new decoder for every request.
+_STRICT_JSON = json.JSONDecoder(
+    object_pairs_hook=_reject_duplicate_keys, parse_constant=_reject_constant
+)

@@ -127,3 +127,16 @@ def test_ids_use_the_ulid_spec_encoding() -> None:
     numbers += [rng.getrandbits(128) for _ in range(500)]
     for number in numbers:
         assert _encode(number) == _reference_ulid_encoding(number)
+
+
+def test_utc_now_matches_the_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time as time_module
+
+    cases = {
+        0: "1970-01-01T00:00:00.000Z",
+        1_795_406_635_784_999_999: "2026-11-23T04:03:55.784Z",
+        1_795_406_636_001_000_000: "2026-11-23T04:03:56.001Z",
+    }
+    for nanoseconds, expected in cases.items():
+        monkeypatch.setattr(time_module, "time_ns", lambda n=nanoseconds: n)
+        assert utc_now() == expected
