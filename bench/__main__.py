@@ -1,0 +1,147 @@
+"""``python -m bench`` (``make bench``): run every benchmark, print the summary table and
+rewrite docs/benchmarks.md.
+
+Each section runs on its own: one that fails is reported (and makes the exit status 1)
+without losing the others. ``--quick`` is for trying the harness: fewer rounds, shorter
+load, and the report is printed instead of written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from bench import (
+    cold_start,
+    dynamodb_cost,
+    fixtures,
+    local_stack_load,
+    machine,
+    package_size,
+    password_hashing,
+    report,
+    warm_overhead,
+)
+from bench.paths import PROJECT_DIR, REPORT
+
+T = TypeVar("T")
+SECTIONS = ("package", "cold", "warm", "dynamodb", "passwords", "load")
+WARM_GOAL_RATIO = 2.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    quick = args.quick
+    settings = {
+        "cold-start rounds": 5 if quick else 20,
+        "importtime runs": 2 if quick else 5,
+        "warm rounds": 10 if quick else 40,
+        "hashes timed": 3 if quick else 7,
+        "load threads": 4,
+        "load seconds": 3 if quick else 10,
+        "lambda memory MB": _lambda_memory_mb(),
+    }
+    wanted = set(args.only.split(",")) if args.only else set(SECTIONS)
+    results = report.Results(machine=machine.describe(), settings=settings)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
+        bundle = None
+        if "package" in wanted or "cold" in wanted:
+            built = _section(results, "package", lambda: _package(Path(scratch)))
+            if built is not None:
+                results.package, bundle = built
+        if "cold" in wanted:
+            rounds = settings["cold-start rounds"]
+            results.cold = _section(
+                results, "cold start", lambda: cold_start.measure(rounds, bundle)
+            )
+            results.imports = _section(
+                results,
+                "importtime",
+                lambda: cold_start.import_times(
+                    fixtures.local_stage_environ(), settings["importtime runs"]
+                ),
+            )
+        if "warm" in wanted:
+            results.warm = _section(
+                results,
+                "warm overhead",
+                lambda: warm_overhead.measure(settings["warm rounds"], WARM_GOAL_RATIO),
+            )
+        if "dynamodb" in wanted:
+            results.dynamodb = _section(results, "DynamoDB cost", dynamodb_cost.measure)
+        if "passwords" in wanted:
+            results.hashing = _section(
+                results,
+                "password hashing",
+                lambda: password_hashing.measure(settings["hashes timed"]),
+            )
+        if "load" in wanted:
+            results.load = _section(
+                results,
+                "local stack load",
+                lambda: local_stack_load.measure(
+                    settings["load threads"], settings["load seconds"]
+                ),
+            )
+    results.machine = results.machine.finished()
+    _say(f"done in {time.perf_counter() - started:.0f} s")
+    print(report.console_table(results))
+    document = report.markdown(results)
+    if quick or args.only or args.print:
+        print()
+        print(document)
+    else:
+        REPORT.parent.mkdir(parents=True, exist_ok=True)
+        REPORT.write_text(document)
+        _say(f"wrote {REPORT.relative_to(PROJECT_DIR)}")
+    return 1 if results.failures else 0
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer rounds; print, do not write")
+    parser.add_argument("--only", help=f"comma-separated sections of {','.join(SECTIONS)}")
+    parser.add_argument("--print", action="store_true", help="print the report, do not write")
+    return parser.parse_args(argv)
+
+
+def _package(scratch: Path) -> tuple[package_size.Package, Path]:
+    archive, seconds = package_size.build(scratch / "build")
+    bundle = package_size.unpack(archive, scratch / "bundle")
+    return package_size.measure(archive, seconds), bundle
+
+
+def _section(results: report.Results, name: str, run: Callable[[], T]) -> T | None:
+    """Run one benchmark; on failure, record it and carry on with the others."""
+    _say(f"{name}...")
+    started = time.perf_counter()
+    try:
+        value = run()
+    except Exception as error:
+        traceback.print_exc()
+        results.failures[name] = f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"
+        _say(f"{name} FAILED: {results.failures[name]}")
+        return None
+    _say(f"{name}: {time.perf_counter() - started:.0f} s")
+    return value
+
+
+def _lambda_memory_mb() -> int:
+    config: dict[str, Any] = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())
+    return int(config.get("lambda_memory_size", report.LAMBDA_MEMORY_MB_DEFAULT))
+
+
+def _say(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

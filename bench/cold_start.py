@@ -1,0 +1,299 @@
+"""Cold start: fresh interpreters that import the app and serve one event, against baselines
+measured in the same run and interleaved with ours (the floor, and FastAPI + Mangum).
+
+A real Lambda runs the authorizer as its own invocation, so an authorized request is timed
+with ``requestContext.authorizer`` already filled in, and the authorizer separately.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import statistics
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench import fixtures
+from bench.paths import PROJECT_DIR
+from bench.stats import Summary, paired_ratios
+from devstack.stack import stage_environment
+
+CHILD = PROJECT_DIR / "bench" / "cold_start_child.py"
+FLOOR = "floor"
+FLOOR_DEPLOYED = "floor_deployed"
+GOAL_RATIO = 1.2
+# PyJWT imports cryptography when it is installed (the dev venv has it, for moto);
+# deployment.zip does not ship it, so the cold-start children hide it.
+NOT_DEPLOYED = ("cryptography",)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One kind of fresh process: what it imports and serves, with which environment.
+
+    ``baseline`` names the scenario it is compared with (run under the same conditions);
+    ``has_goal`` marks ours, held to the goal of at most ``GOAL_RATIO`` times its baseline.
+    """
+
+    name: str
+    label: str
+    kind: str  # floor | floor_botocore | fastapi | request | authorizer (the child's)
+    payload: dict[str, Any]
+    environ: dict[str, str]
+    baseline: str | None = FLOOR
+    has_goal: bool = True
+
+    def accepts(self, outcome: Any) -> bool:
+        """Did the child's request succeed (so we timed a real answer, not an error)?"""
+        if self.kind.startswith("floor"):
+            return outcome == "client created"
+        if self.kind == "authorizer":
+            return outcome["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+        return outcome.get("statusCode") == 200
+
+
+@dataclass
+class ColdRuns:
+    """Every run of one scenario (round by round): wall time seen by the parent, and what
+    the child measured itself."""
+
+    scenario: Scenario
+    wall_s: list[float] = field(default_factory=list)
+    import_s: list[float] = field(default_factory=list)
+    request_s: list[float] = field(default_factory=list)
+    cpu_s: list[float] = field(default_factory=list)
+    max_rss_kib: list[int] = field(default_factory=list)
+
+    @property
+    def wall_ms(self) -> Summary:
+        return Summary.of(self.wall_s).scaled(1000)
+
+    def median_ms(self, series: str) -> float:
+        return statistics.median(getattr(self, series)) * 1000
+
+    def ratio_to(self, baseline: ColdRuns) -> Summary:
+        """Wall time over the baseline's, run by run within each round."""
+        return paired_ratios(self.wall_s, baseline.wall_s)
+
+    def extra_ms(self, baseline: ColdRuns, series: str = "wall_s") -> float:
+        """Median of the round-by-round differences with the baseline, in milliseconds."""
+        ours, theirs = getattr(self, series), getattr(baseline, series)
+        return statistics.median(a - b for a, b in zip(ours, theirs, strict=True)) * 1000
+
+
+def scenarios(bundle: Path | None = None) -> list[Scenario]:
+    """The baselines and ours, with the local stage's configuration and an AWS stage's; with
+    ``bundle`` (deployment.zip unpacked), the floor and ours as deployed, too."""
+    task = fixtures.sample_task()
+    get_event = fixtures.get_task_event(task.id)
+    token = fixtures.access_token()
+    local = fixtures.local_stage_environ()
+    # What Lambda gets for the dev stage: config.json's variables; secrets come from SSM.
+    aws_stage = {
+        **{k: v for k, v in local.items() if not k.startswith("TOKEN_SIGNING_SECRET")},
+        **stage_environment("dev"),
+    }
+    responses = {
+        "GetItem": {"Item": fixtures.task_item(task)},
+        "GetParameter": {
+            "Parameter": {
+                "Name": aws_stage.get("TOKEN_SIGNING_SECRET_PARAMETER", ""),
+                "Type": "SecureString",
+                "Value": fixtures.SIGNING_SECRET,
+                "Version": 1,
+            }
+        },
+    }
+    authorize = {"event": fixtures.authorizer_event(token), "responses": responses}
+    get = {"event": get_event, "responses": responses}
+    health = {"event": fixtures.health_event(), "responses": {}}
+    region = {"region": fixtures.REGION}
+    baseline = {"baseline": None, "has_goal": False}
+    measured = [
+        Scenario(
+            FLOOR,
+            "floor: import chalice, boto3, jwt; create the DynamoDB client",
+            "floor",
+            region,
+            local,
+            **baseline,
+        ),
+        Scenario(
+            "fastapi", "FastAPI + Mangum: GET /health", "fastapi", health, local, has_goal=False
+        ),
+        Scenario("health", "ours: GET /health", "request", health, local),
+        Scenario("get_task", "ours: GET /tasks/{id} (authorized)", "request", get, local),
+        Scenario("authorizer", "ours: authorizer, valid token", "authorizer", authorize, local),
+        Scenario(
+            "get_task_aws",
+            "ours, AWS-stage config (secrets from SSM): GET /tasks/{id}",
+            "request",
+            get,
+            aws_stage,
+        ),
+        Scenario(
+            "authorizer_aws",
+            "ours, AWS-stage config (secrets from SSM): authorizer",
+            "authorizer",
+            authorize,
+            aws_stage,
+        ),
+        Scenario(
+            "floor_botocore",
+            "what-if floor: botocore session instead of boto3",
+            "floor_botocore",
+            region,
+            local,
+            has_goal=False,
+        ),
+    ]
+    if bundle is not None:
+        deployed = {**local, "PYTHONDONTWRITEBYTECODE": "1"}
+        in_zip = {"bundle": str(bundle)}
+        measured += [
+            Scenario(
+                FLOOR_DEPLOYED,
+                "floor, as deployed (chalice, jwt from the zip, no .pyc)",
+                "floor",
+                {**region, **in_zip},
+                deployed,
+                **baseline,
+            ),
+            Scenario(
+                "get_task_deployed",
+                "ours, as deployed (deployment.zip, no .pyc): GET /tasks/{id}",
+                "request",
+                {**get, **in_zip},
+                deployed,
+                baseline=FLOOR_DEPLOYED,
+            ),
+        ]
+    return measured
+
+
+def run_once(scenario: Scenario) -> tuple[float, dict[str, Any]]:
+    """One fresh process; its wall time as seen from here, and what it reported."""
+    started = time.perf_counter()
+    completed = subprocess.run(  # noqa: S603 - our own interpreter and script, fixed args
+        [sys.executable, str(CHILD), scenario.kind],
+        input=json.dumps(scenario.payload),
+        capture_output=True,
+        text=True,
+        env=scenario.environ,
+        cwd=PROJECT_DIR,
+        timeout=120,
+        check=False,
+    )
+    wall = time.perf_counter() - started
+    if completed.returncode != 0:
+        raise RuntimeError(f"{scenario.name}: child failed:\n{completed.stderr[-2000:]}")
+    report = json.loads(completed.stdout.strip().splitlines()[-1])
+    if not scenario.accepts(report["outcome"]):
+        raise RuntimeError(f"{scenario.name}: unexpected outcome {report['outcome']!r}")
+    return wall, report
+
+
+def measure(rounds: int, bundle: Path | None = None, seed: int = 1) -> dict[str, ColdRuns]:
+    """``rounds`` runs of every scenario, in a shuffled order per round, after one warm-up
+    round (which fills the OS page cache and the .pyc caches, and is discarded)."""
+    all_scenarios = scenarios(bundle)
+    runs = {scenario.name: ColdRuns(scenario) for scenario in all_scenarios}
+    for scenario in all_scenarios:
+        run_once(scenario)
+    shuffler = random.Random(seed)  # noqa: S311 - an order, not a secret
+    for _ in range(rounds):
+        order = list(all_scenarios)
+        shuffler.shuffle(order)
+        for scenario in order:
+            wall, report = run_once(scenario)
+            series = runs[scenario.name]
+            series.wall_s.append(wall)
+            series.import_s.append(report["import_s"])
+            series.request_s.append(report["request_s"])
+            series.cpu_s.append(report["cpu_s"])
+            series.max_rss_kib.append(report["max_rss_kib"])
+    return runs
+
+
+# --- python -X importtime -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportCost:
+    module: str
+    depth: int
+    self_us: float
+    cumulative_us: float
+    not_deployed_us: float  # of cumulative_us, in packages deployment.zip lacks (NOT_DEPLOYED)
+
+
+def import_times(environ: Mapping[str, str], repeats: int) -> list[ImportCost]:
+    """``python -X importtime -c "import app"``, ``repeats`` times; the median per module."""
+    self_us: dict[str, list[int]] = defaultdict(list)
+    cumulative_us: dict[str, list[int]] = defaultdict(list)
+    not_deployed_us: dict[str, list[int]] = defaultdict(list)
+    depth: dict[str, int] = {}
+    for _ in range(repeats):
+        completed = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", "import app"],
+            capture_output=True,
+            text=True,
+            env=dict(environ),
+            cwd=PROJECT_DIR,
+            timeout=120,
+            check=True,
+        )
+        # Lines come children first (post-order), indented by depth: a stack rebuilds the tree.
+        pending: list[tuple[int, int]] = []  # (depth, µs not deployed) awaiting their parent
+        for line in completed.stderr.splitlines():
+            if not line.startswith("import time:") or "self [us]" in line:
+                continue
+            own, total, name = line.removeprefix("import time:").split("|")
+            module = name.strip()
+            level = (len(name) - len(name.lstrip()) - 1) // 2
+            hidden = 0
+            while pending and pending[-1][0] > level:
+                hidden += pending.pop()[1]
+            if module.split(".", 1)[0] in NOT_DEPLOYED:
+                hidden = int(total)
+            pending.append((level, hidden))
+            depth[module] = level
+            self_us[module].append(int(own))
+            cumulative_us[module].append(int(total))
+            not_deployed_us[module].append(hidden)
+    return [
+        ImportCost(
+            module,
+            depth[module],
+            statistics.median(self_us[module]),
+            statistics.median(cumulative_us[module]),
+            statistics.median(not_deployed_us[module]),
+        )
+        for module in self_us
+    ]
+
+
+def top_by_cumulative(costs: list[ImportCost], count: int) -> list[ImportCost]:
+    """The ``count`` most expensive imports below ``app`` itself, by cumulative time."""
+    below_app = [cost for cost in costs if cost.module != "app"]
+    return sorted(below_app, key=lambda cost: cost.cumulative_us, reverse=True)[:count]
+
+
+def self_time_by_package(costs: list[ImportCost]) -> list[tuple[str, float]]:
+    """Self time summed per top-level package (the standard library as one entry)."""
+    totals: dict[str, float] = defaultdict(float)
+    for cost in costs:
+        top = cost.module.split(".", 1)[0]
+        group = "standard library" if top in sys.stdlib_module_names else top
+        totals[group] += cost.self_us
+    return sorted(totals.items(), key=lambda item: item[1], reverse=True)
+
+
+def total_import_us(costs: list[ImportCost], module: str = "app") -> float:
+    return next((cost.cumulative_us for cost in costs if cost.module == module), 0.0)

@@ -1,0 +1,123 @@
+"""One cold start, run as ``python bench/cold_start_child.py SCENARIO`` in a fresh interpreter.
+
+Reads ``{"event": ..., "responses": {...}, "bundle": ...}`` on stdin, imports what
+SCENARIO needs, serves one event, and prints one JSON line: in-process import and
+first-request times, CPU time, peak RSS and the outcome, so the parent can check the
+request really succeeded.
+
+Storage is stubbed below botocore's serializer: every client the app creates is a real
+boto3 client (so its creation cost counts) whose ``before-call`` hook answers from
+``responses`` instead of the network, as botocore's Stubber does.
+
+With ``bundle`` (an unpacked deployment.zip, run with PYTHONDONTWRITEBYTECODE=1), the
+app and what the zip bundles are imported from it and compiled from source every time,
+as in Lambda, while boto3 still comes from the environment, as the Lambda runtime's does.
+"""
+
+import time
+
+STARTED = time.perf_counter()
+
+import json  # noqa: E402 - the clock starts first
+import os  # noqa: E402
+import resource  # noqa: E402
+import sys  # noqa: E402
+
+# deployment.zip bundles PyJWT without ``cryptography`` (the dev venv has it for moto):
+# hide it so ``import jwt`` costs what it costs in Lambda.
+sys.modules["cryptography"] = None  # type: ignore[assignment]
+# Run by path, so sys.path[0] is bench/: import from the project instead, as Lambda does.
+sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def stub_boto3_clients(responses: dict) -> None:
+    """Make every boto3 client answer from ``responses`` (keyed by operation name)."""
+    import boto3
+    from botocore.awsrequest import AWSResponse
+
+    real_client = boto3.client
+
+    def answer(model: object, **_: object) -> tuple:
+        return AWSResponse(None, 200, {}, None), json.loads(json.dumps(responses[model.name]))
+
+    def client(*args: object, **kwargs: object) -> object:
+        made = real_client(*args, **kwargs)
+        made.meta.events.register("before-call.*.*", answer)
+        return made
+
+    boto3.client = client
+
+
+def serve(scenario: str, payload: dict) -> tuple[float, float, object]:
+    """Import, then serve the event; the time of each step, and the outcome."""
+    event = payload.get("event")
+    begin = time.perf_counter()
+    if scenario == "floor":
+        import boto3
+        import chalice
+        import jwt
+
+        import_s = time.perf_counter() - begin
+        request_begin = time.perf_counter()
+        boto3.client("dynamodb", region_name=payload["region"])
+        outcome: object = "client created"
+    elif scenario == "floor_botocore":  # what-if: the same, skipping boto3 (and s3transfer)
+        import botocore.session
+        import chalice  # noqa: F401 - imported for its cost
+        import jwt  # noqa: F401
+
+        import_s = time.perf_counter() - begin
+        request_begin = time.perf_counter()
+        botocore.session.get_session().create_client("dynamodb", region_name=payload["region"])
+        outcome = "client created"
+    elif scenario == "fastapi":
+        from bench.fastapi_baseline import handler
+
+        import_s = time.perf_counter() - begin
+        request_begin = time.perf_counter()
+        outcome = handler(event, None)
+    elif scenario in ("request", "authorizer"):
+        import app
+
+        import_s = time.perf_counter() - begin
+        stub_boto3_clients(payload["responses"])  # set-up, not the app's cost
+        request_begin = time.perf_counter()
+        handler = app.app if scenario == "request" else app.jwt_authorizer
+        outcome = handler(event, None)
+    else:
+        raise SystemExit(f"unknown scenario {scenario!r}")
+    return import_s, time.perf_counter() - request_begin, outcome
+
+
+def main() -> None:
+    scenario = sys.argv[1]
+    payload = json.loads(sys.stdin.read())
+    if payload.get("bundle"):  # deployment.zip unpacked: app, chalicelib, chalice, jwt from it
+        sys.path.insert(0, payload["bundle"])
+    import_s, request_s, outcome = serve(scenario, payload)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    # ru_maxrss would include the parent's peak (Linux keeps it across exec); VmHWM does not.
+    peak_kib = usage.ru_maxrss
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    peak_kib = int(line.split()[1])
+    except OSError:
+        pass
+    print(
+        json.dumps(
+            {
+                "import_s": import_s,
+                "request_s": request_s,
+                "in_process_s": time.perf_counter() - STARTED,
+                "cpu_s": usage.ru_utime + usage.ru_stime,
+                "max_rss_kib": peak_kib,
+                "outcome": outcome,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
