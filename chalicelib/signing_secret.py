@@ -10,6 +10,7 @@ caller caches the result for the life of the container.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,8 +33,9 @@ class SigningKeys:
     def current_kid(self) -> str:
         return key_id(self.current)
 
+    @functools.cached_property
     def by_kid(self) -> dict[str, bytes]:
-        """Every secret a token may be signed with, by its key id."""
+        """Every secret a token may be signed with, by its key id (built once)."""
         keys = {self.current_kid: self.current}
         if self.previous is not None:
             keys.setdefault(key_id(self.previous), self.previous)

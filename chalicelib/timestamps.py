@@ -18,9 +18,3 @@ def utc_now() -> str:
 def _second(epoch_seconds: int) -> str:
     """``YYYY-MM-DDTHH:MM:SS`` of a second; formatted once per second, not per call."""
     return datetime.fromtimestamp(epoch_seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-
-
-def format_timestamp(moment: datetime) -> str:
-    return (
-        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    )

@@ -61,7 +61,7 @@ class TokenService:
             raise InvalidToken("token missing or too long")
         try:
             kid = jwt.get_unverified_header(token).get("kid")
-            secret = self.keys.by_kid()[kid] if isinstance(kid, str) else None
+            secret = self.keys.by_kid[kid] if isinstance(kid, str) else None
             if secret is None:
                 raise InvalidToken("unknown kid")
             claims = jwt.decode(
