@@ -5,10 +5,14 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+SCAN_VENV ?= .venv-scan
+SCANNED := $(SCAN_VENV)/.installed
 PORT ?= 8000
+STAGE ?= dev
 export PORT
 
-.PHONY: install run test lint unit e2e load bench clean
+.PHONY: install run test lint unit e2e load bench fuzz clean \
+	package-terraform package-sam deploy destroy
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -16,14 +20,21 @@ $(INSTALLED): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $(INSTALLED)
 
-install: $(INSTALLED)
+# checkov and cfn-lint scan the packaged deploy outputs in make test; they live in a
+# virtualenv of their own because checkov pins versions that clash with ours.
+$(SCANNED): requirements-scan.txt
+	$(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-scan.txt
+	@touch $(SCANNED)
+
+install: $(INSTALLED) $(SCANNED)
 
 ## Serve the API on 127.0.0.1:$(PORT) with an in-memory DynamoDB; Ctrl-C stops everything.
 run: $(INSTALLED)
 	$(BIN)/python -m devstack
 
 ## Lint, then the whole suite: unit, API (in-process moto) and end-to-end (real local stack).
-test: $(INSTALLED)
+test: $(INSTALLED) $(SCANNED)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
@@ -48,5 +59,31 @@ $(VENV)/.bench-installed: bench/requirements.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
 	@touch $@
 
+## Longer schemathesis run against a fresh local stack (make test runs a bounded one).
+fuzz: $(INSTALLED)
+	FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-300} $(BIN)/python -m pytest -m fuzz -p no:cacheprovider
+
+## Self-contained Terraform for STAGE (dev or prod) in build/terraform/$(STAGE)/.
+package-terraform: $(INSTALLED)
+	$(BIN)/python -m deploy.terraform --stage $(STAGE)
+
+## SAM / CloudFormation template for STAGE in build/sam/$(STAGE)/.
+package-sam: $(INSTALLED)
+	$(BIN)/python -m deploy.sam --stage $(STAGE)
+
+## Create STAGE's tables and signing secret if missing, then chalice deploy.
+deploy: $(INSTALLED)
+	$(BIN)/python -m deploy.bootstrap create --stage $(STAGE)
+	$(BIN)/chalice deploy --stage $(STAGE)
+
+## chalice delete for STAGE; tables and secret are kept unless DELETE_DATA=yes.
+destroy: $(INSTALLED)
+	$(BIN)/chalice delete --stage $(STAGE)
+	@if [ "$(DELETE_DATA)" = "yes" ]; then \
+		$(BIN)/python -m deploy.bootstrap delete --stage $(STAGE); \
+	else \
+		echo "Kept STAGE=$(STAGE)'s tables and signing secret; DELETE_DATA=yes deletes them."; \
+	fi
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build
+	rm -rf $(VENV) $(SCAN_VENV) .pytest_cache .ruff_cache build
