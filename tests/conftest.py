@@ -17,6 +17,7 @@ from chalicelib.config import Settings
 from devstack.stack import LocalStack
 from tests.support import Api, chalice_transport, http_transport
 
+pytest_plugins = ["tests.aws_operations"]  # records the AWS calls the app makes
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 TEST_SECRET = "test-signing-secret-that-is-long-enough-0123456789"
 # In-process tests hash many passwords; production parameters are exercised end to end
