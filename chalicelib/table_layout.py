@@ -14,6 +14,7 @@ list call. (An LSI caps one user's tasks at 10 GB, far beyond a personal task li
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.config import Settings
@@ -92,17 +93,22 @@ def time_to_live(settings: Settings) -> dict[str, str]:
 
 
 def create_missing_tables(
-    client: Any, settings: Settings, timeout_seconds: float = 60
+    client: Any,
+    settings: Settings,
+    timeout_seconds: float = 60,
+    extra_arguments: Mapping[str, Any] | None = None,
 ) -> list[str]:
     """Create whichever tables do not exist yet and wait until they are active.
 
     Idempotent: returns the names it created, an empty list when all were there.
+    ``extra_arguments`` are added to every ``CreateTable`` call (e.g. the deploy's
+    ``SSESpecification`` and ``DeletionProtectionEnabled``), so the layout stays defined here.
     """
     existing = set(_table_names(client))
     created = []
     for definition in all_tables(settings):
         if definition["TableName"] not in existing:
-            client.create_table(**definition)
+            client.create_table(**definition, **(extra_arguments or {}))
             created.append(definition["TableName"])
     deadline = time.monotonic() + timeout_seconds
     for name in created:
