@@ -6,16 +6,14 @@ The contract is ``../shared/api-contract.md``; behaviour lives in ``chalicelib``
 from __future__ import annotations
 
 import functools
-import logging
 import os
-import uuid
 from collections.abc import Callable
 from typing import Any
 
 from chalice import Chalice, Response
 from chalice.app import AuthRequest
 
-from chalicelib import runtime, validation
+from chalicelib import observability, runtime, validation
 from chalicelib.authorizer import authorize, deny
 from chalicelib.config import allowed_origin
 from chalicelib.errors import ApiError, InternalError
@@ -31,7 +29,11 @@ from chalicelib.web import (
 )
 
 app = Chalice(app_name="tasks-api")
-app.log.setLevel(logging.INFO)
+# JSON lines on stdout at LOG_LEVEL (default INFO), replacing Chalice's plain-text handler;
+# one line per request, which is also the request's CloudWatch EMF metrics.
+observability.configure_logging(app.log, os.environ)
+STAGE = os.environ.get("STAGE", "local")
+app.register_middleware(observability.RequestLog(app.log, STAGE), "http")
 # A JSON-only API: no binary media types. Chalice otherwise matches every request's and
 # response's content type against its default list of 16 (four times per request), and
 # API Gateway would base64-encode such bodies for nothing (they get a 415 anyway).
@@ -45,7 +47,10 @@ def jwt_authorizer(auth_request: AuthRequest) -> dict[str, Any]:
     except Exception:  # no verifier (e.g. weak or unreadable secret): deny, never a 500
         app.log.exception("authorizer cannot verify tokens; denying")
         return deny(auth_request.method_arn)
-    return authorize(auth_request.token, auth_request.method_arn, verify)
+    policy = authorize(auth_request.token, auth_request.method_arn, verify)
+    if policy["policyDocument"]["Statement"][0]["Effect"] != "Allow":
+        observability.log_token_denied(app.log, STAGE)
+    return policy
 
 
 CORS = cors_config(allowed_origin(os.environ))
@@ -64,7 +69,10 @@ def contract_errors(view: Callable[..., Response]) -> Callable[..., Response]:
             return error_response(error)
         except Exception:
             request_id = _request_id()
-            app.log.exception("unhandled error, request id %s", request_id)
+            # One JSON record: message, request id and the traceback as fields.
+            app.log.exception(
+                "unhandled error, request id %s", request_id, extra={"request_id": request_id}
+            )
             return error_response(InternalError(request_id))
 
     return guarded
@@ -171,6 +179,4 @@ def _principal() -> Principal:
 
 
 def _request_id() -> str:
-    request = app.current_request
-    context = request.context if request is not None else {}
-    return context.get("requestId") or uuid.uuid4().hex
+    return observability.request_id_of(app.current_request)

@@ -9,7 +9,9 @@ load, and the report is printed instead of written.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 import tempfile
 import time
@@ -24,6 +26,7 @@ from bench import (
     fixtures,
     local_stack_load,
     machine,
+    observability_cost,
     package_size,
     password_hashing,
     report,
@@ -32,7 +35,7 @@ from bench import (
 from bench.paths import PROJECT_DIR, REPORT
 
 T = TypeVar("T")
-SECTIONS = ("package", "cold", "warm", "dynamodb", "passwords", "load")
+SECTIONS = ("package", "cold", "warm", "dynamodb", "passwords", "load", "observability")
 WARM_GOAL_RATIO = 2.0
 
 
@@ -51,7 +54,13 @@ def main(argv: list[str] | None = None) -> int:
     wanted = set(args.only.split(",")) if args.only else set(SECTIONS)
     results = report.Results(machine=machine.describe(), settings=settings)
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
+    # The app writes a JSON line per request to stdout: discarded here (after being
+    # formatted and written, so their cost counts), keeping stdout for the report.
+    with (
+        open(os.devnull, "w") as app_logs,
+        contextlib.redirect_stdout(app_logs),
+        tempfile.TemporaryDirectory(prefix="bench-") as scratch,
+    ):
         bundle = None
         if "package" in wanted or "cold" in wanted:
             built = _section(results, "package", lambda: _package(Path(scratch)))
@@ -90,6 +99,12 @@ def main(argv: list[str] | None = None) -> int:
                 lambda: local_stack_load.measure(
                     settings["load threads"], settings["load seconds"]
                 ),
+            )
+        if "observability" in wanted:
+            results.observability = _section(
+                results,
+                "logging and metrics (Powertools or stdlib)",
+                lambda: observability_cost.measure(settings["cold-start rounds"]),
             )
     results.machine = results.machine.finished()
     _say(f"done in {time.perf_counter() - started:.0f} s")

@@ -199,10 +199,16 @@ def run_once(scenario: Scenario) -> tuple[float, dict[str, Any]]:
     return wall, report
 
 
-def measure(rounds: int, bundle: Path | None = None, seed: int = 1) -> dict[str, ColdRuns]:
-    """``rounds`` runs of every scenario, in a shuffled order per round, after one warm-up
-    round (which fills the OS page cache and the .pyc caches, and is discarded)."""
-    all_scenarios = scenarios(bundle)
+def measure(
+    rounds: int,
+    bundle: Path | None = None,
+    seed: int = 1,
+    only: list[Scenario] | None = None,
+) -> dict[str, ColdRuns]:
+    """``rounds`` runs of every scenario (``only``'s, else ``scenarios(bundle)``), in a
+    shuffled order per round, after one warm-up round (which fills the OS page cache and
+    the .pyc caches, and is discarded)."""
+    all_scenarios = only if only is not None else scenarios(bundle)
     runs = {scenario.name: ColdRuns(scenario) for scenario in all_scenarios}
     for scenario in all_scenarios:
         run_once(scenario)

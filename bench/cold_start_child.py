@@ -48,9 +48,43 @@ def stub_boto3_clients(responses: dict) -> None:
     boto3.client = client
 
 
+def set_up_observability(which: str, event: dict) -> None:
+    """Set up logging and metrics and write one request's line and metrics, with our stdlib
+    module or with Powertools for AWS Lambda (for ``bench/observability_cost.py``)."""
+    if which == "stdlib":
+        import logging
+
+        from chalice import Response
+        from chalice.app import Request
+
+        from chalicelib import observability
+
+        logger = logging.getLogger("bench-stdlib")
+        observability.configure_logging(logger, {})
+        request_log = observability.RequestLog(logger, "dev")
+        request_log(Request(event), lambda _: Response(body="", status_code=200))
+    elif which == "powertools":
+        from aws_lambda_powertools import Logger, Metrics
+        from aws_lambda_powertools.metrics import MetricUnit
+
+        logger = Logger(service="bench-powertools")  # not the app's logger name
+        metrics = Metrics(namespace="TasksApi", service="bench-powertools")
+        logger.info("request", extra={"route": event["resource"], "status": 200})
+        metrics.add_dimension(name="Route", value=f"{event['httpMethod']} {event['resource']}")
+        metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name="Latency", unit=MetricUnit.Milliseconds, value=1.0)
+        metrics.flush_metrics()
+    else:
+        raise SystemExit(f"unknown observability {which!r}")
+
+
 def serve(scenario: str, payload: dict) -> tuple[float, float, object]:
-    """Import, then serve the event; the time of each step, and the outcome."""
+    """Import, then serve the event; the time of each step, and the outcome.
+
+    With ``observability`` in the payload, logging and metrics are set up (and used once)
+    first: after the floor's client, or before the app is imported."""
     event = payload.get("event")
+    observability = payload.get("observability")
     begin = time.perf_counter()
     if scenario == "floor":
         import boto3
@@ -60,6 +94,8 @@ def serve(scenario: str, payload: dict) -> tuple[float, float, object]:
         import_s = time.perf_counter() - begin
         request_begin = time.perf_counter()
         boto3.client("dynamodb", region_name=payload["region"])
+        if observability:
+            set_up_observability(observability, payload["observability_event"])
         outcome: object = "client created"
     elif scenario == "floor_botocore":  # what-if: the same, skipping boto3 (and s3transfer)
         import botocore.session
@@ -77,6 +113,8 @@ def serve(scenario: str, payload: dict) -> tuple[float, float, object]:
         request_begin = time.perf_counter()
         outcome = handler(event, None)
     elif scenario in ("request", "authorizer"):
+        if observability:
+            set_up_observability(observability, payload["observability_event"])
         import app
 
         import_s = time.perf_counter() - begin

@@ -9,7 +9,16 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-VERSIONS_OF = ("chalice", "boto3", "botocore", "PyJWT", "moto", "fastapi", "mangum")
+VERSIONS_OF = (
+    "chalice",
+    "boto3",
+    "botocore",
+    "PyJWT",
+    "moto",
+    "fastapi",
+    "mangum",
+    "aws-lambda-powertools",
+)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,14 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench import cold_start, dynamodb_cost, local_stack_load, package_size, password_hashing
+from bench import (
+    cold_start,
+    dynamodb_cost,
+    local_stack_load,
+    observability_cost,
+    package_size,
+    password_hashing,
+)
 from bench.machine import Machine
 from bench.stats import Summary
 
@@ -27,6 +34,7 @@ class Results:
     package: package_size.Package | None = None
     hashing: password_hashing.Hashing | None = None
     load: local_stack_load.Load | None = None
+    observability: observability_cost.Comparison | None = None
     failures: dict[str, str] = field(default_factory=dict)
 
 
@@ -109,6 +117,18 @@ def summary_rows(results: Results) -> list[Row]:
                 "—",
                 "meets an OWASP setting",
                 row is not None,
+            )
+        )
+    if results.observability:
+        cells = observability_cost.summary_cells(results.observability)
+        rows.append(
+            Row(
+                cells["what"],
+                cells["measured"],
+                cells["baseline"],
+                cells["ratio"],
+                f"{cells['goal']}: chose {cells['decision']}",
+                None,  # a decision, not a goal of ours: see its section
             )
         )
     if results.load:
@@ -295,6 +315,8 @@ def markdown(results: Results) -> str:
         parts += _hashing_section(results.hashing, results.settings)
     if results.load:
         parts += _load_section(results.load)
+    if results.observability:
+        parts += observability_cost.markdown_section(results.observability, 7)
     return "\n".join(parts).rstrip() + "\n"
 
 
