@@ -84,6 +84,16 @@ def health() -> Response:
     return json_response({"status": "ok"})
 
 
+@app.route("/openapi.json", methods=["GET"], **PUBLIC)
+@contract_errors
+def openapi_document() -> Response:
+    """This API's OpenAPI 3.1 document (chalicelib/openapi.py), built once per container."""
+    from chalicelib import openapi  # on first use: cold starts of other routes skip it
+
+    server = openapi.server_url(app.current_request.context)
+    return json_response(openapi.document_json(server), headers=openapi.RESPONSE_HEADERS)
+
+
 @app.route("/auth/register", methods=["POST"], **PUBLIC)
 @contract_errors
 def register() -> Response:

@@ -10,7 +10,7 @@ import time
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _CHARACTER_PAIRS = [first + second for first in _CROCKFORD for second in _CROCKFORD]
 _PAIR_SHIFTS = tuple(range(120, -1, -10))  # 13 pairs of 5-bit characters, high bits first
-_ULID_PATTERN = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")
+ULID_PATTERN = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")
 _RANDOM_BITS = 80
 
 _lock = threading.Lock()
@@ -41,7 +41,7 @@ def new_id() -> str:
 
 def is_valid_id(value: str) -> bool:
     """True when ``value`` has the shape of an id this service issues."""
-    return isinstance(value, str) and _ULID_PATTERN.fullmatch(value) is not None
+    return isinstance(value, str) and ULID_PATTERN.fullmatch(value) is not None
 
 
 def _encode(number: int) -> str:

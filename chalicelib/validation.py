@@ -20,10 +20,16 @@ TITLE_MAX = 200
 DESCRIPTION_MAX = 4000
 TAGS_MAX = 20
 TAG_MAX = 40
-USERNAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9_.\-]{2,31}", re.ASCII | re.IGNORECASE)
+USERNAME_MIN, USERNAME_MAX = 3, 32
+# Regex sources shared with the OpenAPI document (chalicelib/openapi.py), so they are written in
+# the subset Python and ECMA-262 read alike: letter case is ignored, so both cases are spelled out.
+USERNAME_REGEX = rf"[A-Za-z0-9][A-Za-z0-9_.\-]{{{USERNAME_MIN - 1},{USERNAME_MAX - 1}}}"
+DATE_REGEX = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+USERNAME_PATTERN = re.compile(USERNAME_REGEX, re.ASCII | re.IGNORECASE)
 PASSWORD_MIN, PASSWORD_MAX = 8, 256
 LIMIT_MIN, LIMIT_MAX, LIMIT_DEFAULT = 1, 100, 20
-_DATE_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+LIST_QUERY_PARAMETERS = ("limit", "status", "cursor")
+_DATE_PATTERN = re.compile(DATE_REGEX, re.ASCII)
 _DIGITS = re.compile(r"[0-9]{1,9}", re.ASCII)  # plain ASCII digits, short enough for int()
 
 
@@ -87,7 +93,7 @@ def is_well_formed_username(username: str) -> bool:
 def validate_list_query(params: Mapping[str, str] | None) -> ListQuery:
     """Query parameters of GET /tasks; unknown parameters are rejected, not ignored."""
     params = params or {}
-    errors = _unknown_fields(params, ("limit", "status", "cursor"), noun="query parameter")
+    errors = _unknown_fields(params, LIST_QUERY_PARAMETERS, noun="query parameter")
     limit = _collect(errors, params, "limit", _limit, required=False)
     status = _collect(errors, params, "status", _status, required=False)
     cursor = params.get("cursor")

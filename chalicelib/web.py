@@ -27,8 +27,9 @@ MAX_IF_MATCH_TAGS = 20
 # Chalice checks Content-Type before a view runs and answers in its own format;
 # accepting everything there lets ``read_json_object`` answer in ours.
 ANY_CONTENT_TYPE = ["*/*"]
-_IDEMPOTENCY_KEY = re.compile(r"[\x20-\x7e]{1,255}", re.ASCII)
+IDEMPOTENCY_KEY_PATTERN = re.compile(r"[\x20-\x7e]{1,255}", re.ASCII)
 _ENTITY_TAG = re.compile(r'\s*(W/)?"([^"]*)"\s*', re.ASCII)
+ASCII_SPACE = " \t\n\r\x0b\x0c"  # \s under re.ASCII, as around the entity tags
 _NEVER_MATCHES = -1
 
 
@@ -73,7 +74,9 @@ def parse_if_match(value: str | None) -> frozenset[int] | None:
     Entity tags that are not a version this API issued (``"abc"``, weak ``W/"1"``) can
     never match, so they are kept as an impossible version and the write answers 412.
     """
-    if value is None or value.strip() == "*":
+    # Not str.strip(): that also strips NEL, NBSP and other Unicode spaces, which made
+    # "\x85*" a wildcard while '\x85"1"' was a validation error.
+    if value is None or value.strip(ASCII_SPACE) == "*":
         return None
     versions = set()
     tags = value.split(",")
@@ -95,7 +98,7 @@ def parse_idempotency_key(value: str | None) -> str | None:
     """The ``Idempotency-Key`` header: 1-255 printable ASCII characters, or absent."""
     if value is None:
         return None
-    if not _IDEMPOTENCY_KEY.fullmatch(value):
+    if not IDEMPOTENCY_KEY_PATTERN.fullmatch(value):
         raise ValidationFailed(
             [FieldError("Idempotency-Key", "must be 1 to 255 printable ASCII characters")]
         )
