@@ -94,6 +94,26 @@ def openapi_document() -> Response:
     return json_response(openapi.document_json(server), headers=openapi.RESPONSE_HEADERS)
 
 
+@app.route("/docs", methods=["GET"], **PUBLIC)
+@contract_errors
+def docs() -> Response:
+    """Swagger UI for this API's OpenAPI document (chalicelib/docs_page.py)."""
+    from chalicelib import docs_page  # on first use: cold starts of other routes skip it
+
+    return docs_page.page_response(app.current_request.context.get("path", ""))
+
+
+@app.route("/docs/{asset}", methods=["GET"], **PUBLIC)
+@contract_errors
+def docs_asset(asset: str) -> Response:
+    """The page's allow-listed scripts and stylesheet; any other name is a 404."""
+    from chalicelib import docs_page  # on first use: cold starts of other routes skip it
+
+    request = app.current_request
+    version = (request.query_params or {}).get("v")
+    return docs_page.asset_response(asset, version, request.headers.get("if-none-match"))
+
+
 @app.route("/auth/register", methods=["POST"], **PUBLIC)
 @contract_errors
 def register() -> Response:

@@ -22,6 +22,8 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 ROUTES = {
     "/health": {"GET"},
+    "/docs": {"GET"},
+    "/docs/swagger-ui.css": {"GET"},
     "/auth/register": {"POST"},
     "/auth/login": {"POST"},
     "/users/me": {"GET"},
