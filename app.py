@@ -13,12 +13,13 @@ from typing import Any
 from chalice import Chalice, Response
 from chalice.app import AuthRequest
 
-from chalicelib import observability, runtime, validation
-from chalicelib.authorizer import authorize, deny
+from chalicelib import observability, runtime
+from chalicelib.auth.authorizer import authorize, deny
+from chalicelib.auth.tokens import Principal
 from chalicelib.config import allowed_origin
+from chalicelib.domain import validation
 from chalicelib.errors import ApiError, InternalError
-from chalicelib.tokens import Principal
-from chalicelib.web import (
+from chalicelib.http.web import (
     ANY_CONTENT_TYPE,
     cors_config,
     error_response,
@@ -87,8 +88,8 @@ def health() -> Response:
 @app.route("/openapi.json", methods=["GET"], **PUBLIC)
 @contract_errors
 def openapi_document() -> Response:
-    """This API's OpenAPI 3.1 document (chalicelib/openapi.py), built once per container."""
-    from chalicelib import openapi  # on first use: cold starts of other routes skip it
+    """This API's OpenAPI 3.1 document (chalicelib/http/openapi.py), built once per container."""
+    from chalicelib.http import openapi  # on first use: cold starts of other routes skip it
 
     server = openapi.server_url(app.current_request.context)
     return json_response(openapi.document_json(server), headers=openapi.RESPONSE_HEADERS)
@@ -97,8 +98,8 @@ def openapi_document() -> Response:
 @app.route("/docs", methods=["GET"], **PUBLIC)
 @contract_errors
 def docs() -> Response:
-    """Swagger UI for this API's OpenAPI document (chalicelib/docs_page.py)."""
-    from chalicelib import docs_page  # on first use: cold starts of other routes skip it
+    """Swagger UI for this API's OpenAPI document (chalicelib/http/docs_page.py)."""
+    from chalicelib.http import docs_page  # on first use: cold starts of other routes skip it
 
     return docs_page.page_response(app.current_request.context.get("path", ""))
 
@@ -107,7 +108,7 @@ def docs() -> Response:
 @contract_errors
 def docs_asset(asset: str) -> Response:
     """The page's allow-listed scripts and stylesheet; any other name is a 404."""
-    from chalicelib import docs_page  # on first use: cold starts of other routes skip it
+    from chalicelib.http import docs_page  # on first use: cold starts of other routes skip it
 
     request = app.current_request
     version = (request.query_params or {}).get("v")

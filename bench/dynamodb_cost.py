@@ -60,8 +60,10 @@ def measure(sizes: tuple[int, ...] = (SMALL, LARGE)) -> CostTable:
     from chalice.test import Client
     from moto import mock_aws
 
-    from chalicelib import passwords, runtime, table_layout
+    from chalicelib import runtime
+    from chalicelib.auth import passwords
     from chalicelib.config import Settings
+    from chalicelib.storage import table_layout
 
     table = CostTable(columns=list(sizes))
     saved_parameters = passwords.DEFAULT_PARAMETERS

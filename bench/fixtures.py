@@ -11,11 +11,11 @@ import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from chalicelib.ids import new_id
-from chalicelib.models import Task
-from chalicelib.tasks_repository import to_item  # the stored shape, defined once
-from chalicelib.tokens import Principal
-from chalicelib.validation import TASK_STATUSES
+from chalicelib.auth.tokens import Principal
+from chalicelib.domain.ids import new_id
+from chalicelib.domain.models import Task
+from chalicelib.domain.validation import TASK_STATUSES
+from chalicelib.storage.tasks import to_item  # the stored shape, defined once
 
 SIGNING_SECRET = "bench-signing-secret-0123456789-abcdefghijklmnopqrstuvwxyz"  # noqa: S105 - fake
 REGION = "us-east-1"

@@ -1,4 +1,4 @@
-"""Password hashing at ``chalicelib.passwords.DEFAULT_PARAMETERS``: time per hash, memory
+"""Password hashing at ``chalicelib.auth.passwords.DEFAULT_PARAMETERS``: time per hash, memory
 (scrypt's 128·r·N bytes, and the peak RSS a fresh process reaches), and which OWASP
 recommendation the parameters meet.
 """
@@ -22,7 +22,7 @@ LAMBDA_MB_PER_VCPU = 1769
 
 _PEAK_RSS_CHILD = """
 import json, resource
-from chalicelib import passwords
+from chalicelib.auth import passwords
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 passwords.hash_password("correct horse battery staple")
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -65,7 +65,7 @@ def lambda_estimate_s(seconds_here: float, memory_mb: int) -> float:
 
 
 def measure(repeats: int) -> Hashing:
-    from chalicelib import passwords
+    from chalicelib.auth import passwords
 
     parameters = passwords.DEFAULT_PARAMETERS
     passwords.hash_password("warm-up password", parameters)

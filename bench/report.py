@@ -938,8 +938,8 @@ def _hashing_section(hashing: password_hashing.Hashing, settings: dict[str, Any]
     return [
         "## 5. Password hashing",
         "",
-        f"`chalicelib.passwords.DEFAULT_PARAMETERS`: scrypt N=2^{hashing.log2_n}, r={hashing.r}, "
-        f"p={hashing.p}; {owasp}.",
+        f"`chalicelib.auth.passwords.DEFAULT_PARAMETERS`: scrypt N=2^{hashing.log2_n}, "
+        f"r={hashing.r}, p={hashing.p}; {owasp}.",
         "",
         _table(
             ["", ""],

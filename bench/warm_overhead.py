@@ -93,7 +93,7 @@ def stubbed_botocore_client(item: dict[str, Any]) -> Any:
     """The app's real DynamoDB client, answering GetItem below the serializer (no HTTP)."""
     from botocore.awsrequest import AWSResponse
 
-    from chalicelib.storage_client import create_dynamodb_client
+    from chalicelib.storage.client import create_dynamodb_client
 
     client = create_dynamodb_client()
 

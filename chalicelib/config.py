@@ -20,6 +20,7 @@ class Settings:
     users_table: str
     tasks_table: str
     records_table: str
+    sessions_table: str
     token_issuer: str
     token_audience: str
     token_lifetime_seconds: int
@@ -43,6 +44,7 @@ class Settings:
             users_table=environ.get("USERS_TABLE", f"tasks-api-{stage}-users"),
             tasks_table=environ.get("TASKS_TABLE", f"tasks-api-{stage}-tasks"),
             records_table=environ.get("RECORDS_TABLE", f"tasks-api-{stage}-records"),
+            sessions_table=environ.get("SESSIONS_TABLE", f"tasks-api-{stage}-sessions"),
             token_issuer=environ.get("TOKEN_ISSUER", "tasks-api"),
             token_audience=environ.get("TOKEN_AUDIENCE", "tasks-api"),
             token_lifetime_seconds=_lifetime(environ.get("TOKEN_LIFETIME_SECONDS", "3600")),

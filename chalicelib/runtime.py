@@ -12,16 +12,17 @@ from typing import Any
 
 import boto3
 
-from chalicelib import passwords
+from chalicelib.auth import passwords
+from chalicelib.auth.signing_secret import SigningKeys, load_signing_keys
+from chalicelib.auth.tokens import TokenService
 from chalicelib.config import Settings
-from chalicelib.cursors import CursorCodec
-from chalicelib.records_repository import RecordsRepository
-from chalicelib.services import AccountService, TaskService
-from chalicelib.signing_secret import SigningKeys, load_signing_keys
-from chalicelib.storage_client import create_dynamodb_client
-from chalicelib.tasks_repository import TaskRepository
-from chalicelib.tokens import TokenService
-from chalicelib.users_repository import UserRepository
+from chalicelib.domain.cursors import CursorCodec
+from chalicelib.services.accounts import AccountService
+from chalicelib.services.tasks import TaskService
+from chalicelib.storage.client import create_dynamodb_client
+from chalicelib.storage.records import RecordsRepository
+from chalicelib.storage.tasks import TaskRepository
+from chalicelib.storage.users import UserRepository
 
 
 @functools.cache

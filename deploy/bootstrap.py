@@ -4,7 +4,7 @@
 ``chalice deploy``; ``make destroy DELETE_DATA=yes`` runs ``delete`` after ``chalice delete``.
 
 create (idempotent; never changes an item or an existing secret):
-  - the tables of ``chalicelib.table_layout``, on-demand, encrypted with the AWS managed KMS
+  - the tables of ``chalicelib.storage.table_layout``, on-demand, encrypted with the AWS managed KMS
     key, point-in-time recovery on, TTL on the records table, deletion protection on prod;
     tables that already exist are checked against the layout and given whichever of those
     settings they lack (deletion protection is never turned off);
@@ -38,8 +38,8 @@ from botocore.exceptions import (
     ConnectionError as BotoConnectionError,
 )
 
-from chalicelib import table_layout
-from chalicelib.signing_secret import MIN_SECRET_BYTES
+from chalicelib.auth.signing_secret import MIN_SECRET_BYTES
+from chalicelib.storage import table_layout
 from deploy.stage import Stage, deployable_stages, load_stage
 
 CONFIRM_PRODUCTION_FLAG = "--yes-delete-production-data"
@@ -192,7 +192,7 @@ def _check_layout(table: dict[str, Any], definition: dict[str, Any]) -> None:
     if _keys(table) != _keys(definition):
         raise BootstrapError(
             f"table {name} exists with a different key schema or indexes than "
-            "chalicelib/table_layout.py defines; rename or remove it first"
+            "chalicelib/storage/table_layout.py defines; rename or remove it first"
         )
 
 

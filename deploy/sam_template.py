@@ -2,7 +2,7 @@
 
 ``chalice package`` gives the functions, the REST API and two roles granted the stage's
 policy file with "*" region/account ARNs. ``build_template`` adds what the other deploy
-paths create -- the tables (from ``chalicelib.table_layout`` through ``deploy.stage``), the
+paths create -- the tables (from ``chalicelib.storage.table_layout`` through ``deploy.stage``), the
 signing-secret SecureString, log groups with retention, the stage's access log and
 throttling, CORS headers on API Gateway's own errors -- and points every grant of the
 policy file at the resource the stack creates. Pure functions over dicts, so tests can
@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from chalicelib.web import cors_config
+from chalicelib.http.web import cors_config
 from deploy.stage import APP_NAME, Grant, Stage, grants
 
 Template = dict[str, Any]

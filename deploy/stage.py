@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chalicelib import table_layout
 from chalicelib.config import Settings
+from chalicelib.storage import table_layout
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 CHALICE_DIR = PROJECT_DIR / ".chalice"
@@ -36,7 +36,7 @@ class Stage:
 
     @property
     def tables(self) -> list[dict[str, Any]]:
-        """``CreateTable`` arguments of every table, from ``chalicelib.table_layout``."""
+        """``CreateTable`` arguments of every table, from ``chalicelib.storage.table_layout``."""
         return table_layout.all_tables(self.settings)
 
     @property

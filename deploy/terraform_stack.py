@@ -6,7 +6,7 @@ REST API, but pins Terraform < 1.4 and the AWS provider < 5 (chalice#2066), need
 cannot set log retention (#2079) and creates nothing the code stores data in. ``build``
 takes its ``chalice.tf.json`` and returns the whole stack in Terraform's JSON shape:
 pins lifted, an ``aws_api_gateway_stage`` with access logs and throttling, the tables from
-``chalicelib.table_layout``, the signing secrets, log groups with retention, and an IAM
+``chalicelib.storage.table_layout``, the signing secrets, log groups with retention, and an IAM
 policy rebuilt from the stage's policy file with every ARN a reference to what is created.
 
 Every name is spelt ``tasks-api-${var.stage}-...``: the packaged stage is only the default
@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from chalicelib.web import cors_config
+from chalicelib.http.web import cors_config
 from deploy.stage import APP_NAME, Stage, grants
 from deploy.terraform_hcl import COMMENT_KEY, JsonEncode
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from chalicelib.models import Task
-from chalicelib.tasks_repository import to_item
+from chalicelib.domain.models import Task
+from chalicelib.storage.tasks import to_item
 
 BATCH_SIZE = 25  # DynamoDB's limit per BatchWriteItem
 

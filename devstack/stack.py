@@ -20,9 +20,9 @@ from typing import IO, Any
 
 import boto3
 
+from chalicelib.auth.signing_secret import MIN_SECRET_BYTES
 from chalicelib.config import Settings
-from chalicelib.signing_secret import MIN_SECRET_BYTES
-from chalicelib.table_layout import create_missing_tables
+from chalicelib.storage.table_layout import create_missing_tables
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 LOCAL_STAGE = "local"

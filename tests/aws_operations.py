@@ -13,7 +13,7 @@ Which calls are the application's. A call counts when, walking the Python stack 
    (creating tables, seeding, inspecting) are not the application;
 2. a frame of ``app.py`` is on the stack: the call happens while the Chalice app handles a
    request or authorises one (or imports), the only way the deployed function runs code. So
-   ``chalicelib.table_layout.create_missing_tables`` called by a fixture, ``devstack/`` or a
+   ``chalicelib.storage.table_layout.create_missing_tables`` called by a fixture, ``devstack/`` or a
    unit test provisions tables and is not counted, while a request sent through
    ``chalice.test.Client`` is counted whether a test or a fixture sends it;
 3. no frame of ``devstack/`` or ``deploy/`` is on the stack (provisioning and packaging).

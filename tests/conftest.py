@@ -12,8 +12,10 @@ import requests
 from chalice.test import Client
 from moto import mock_aws
 
-from chalicelib import passwords, runtime, table_layout
+from chalicelib import runtime
+from chalicelib.auth import passwords
 from chalicelib.config import Settings
+from chalicelib.storage import table_layout
 from devstack.stack import LocalStack
 from tests.support import Api, chalice_transport, http_transport
 

@@ -18,7 +18,7 @@ from typing import Any
 import jwt
 from requests.structures import CaseInsensitiveDict
 
-from chalicelib.signing_secret import key_id
+from chalicelib.auth.signing_secret import key_id
 
 JSON = {"Content-Type": "application/json"}
 PASSWORD = "correct horse battery"

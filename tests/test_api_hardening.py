@@ -11,8 +11,9 @@ import jwt
 import pytest
 from botocore.exceptions import ClientError
 
-from chalicelib import passwords, runtime
-from chalicelib.signing_secret import key_id
+from chalicelib import runtime
+from chalicelib.auth import passwords
+from chalicelib.auth.signing_secret import key_id
 from devstack.storage_meter import StorageMeter
 from tests.conftest import TEST_SECRET
 from tests.support import Api, Reply, User

@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
-from chalicelib import passwords, runtime
-from chalicelib.ids import new_id
-from chalicelib.models import Task
-from chalicelib.timestamps import utc_now
+from chalicelib import runtime
+from chalicelib.auth import passwords
+from chalicelib.domain.ids import new_id
+from chalicelib.domain.models import Task
+from chalicelib.domain.timestamps import utc_now
 from devstack.seeding import seed_tasks
 from devstack.storage_meter import StorageMeter
 from tests.support import Api, User

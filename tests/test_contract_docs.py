@@ -14,13 +14,13 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
-from chalicelib import docs_page
 from chalicelib.errors import NotFound
+from chalicelib.http import docs_page
 from devstack.stack import LocalStack
 from tests.support import Api, Reply
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-ASSET_DIR = PROJECT_DIR / "chalicelib" / "swagger_ui"
+ASSET_DIR = PROJECT_DIR / "chalicelib" / "http" / "swagger_ui"
 # Written out rather than read from docs_page, so a wrong type there fails here.
 EXPECTED_TYPES = {
     "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
@@ -273,8 +273,8 @@ sys.addaudithook(
     if event == "open" and "swagger_ui" in str(args[0]) else None
 )
 import app
-assert "chalicelib.docs_page" not in sys.modules
-from chalicelib import docs_page
+assert "chalicelib.http.docs_page" not in sys.modules
+from chalicelib.http import docs_page
 assert opened == [], opened
 docs_page.page_html()
 assert len(opened) == 3, opened

@@ -1,6 +1,6 @@
 """GET /openapi.json, and the drift tests that keep the document and the code in agreement.
 
-The document is built from the code's own definitions (chalicelib/openapi.py). What cannot be
+The document is built from the code's own definitions (chalicelib/http/openapi.py). What cannot be
 derived is checked here, both ways: every route is documented and nothing else; values the
 document's request schemas generate are accepted by the validators and values they exclude are
 refused, including at each limit; the document's examples, the contract's and README's
@@ -30,8 +30,10 @@ from openapi_spec_validator import OpenAPIV31SpecValidator
 from schemathesis import GenerationMode
 from schemathesis.core.parameters import ParameterLocation
 
-from chalicelib import errors, openapi, validation, web
+from chalicelib import errors
+from chalicelib.domain import validation
 from chalicelib.errors import ApiError, FieldError
+from chalicelib.http import openapi, web
 from tests.support import Api, Reply
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent

@@ -21,8 +21,8 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from chalicelib import table_layout
-from chalicelib.signing_secret import MIN_SECRET_BYTES
+from chalicelib.auth.signing_secret import MIN_SECRET_BYTES
+from chalicelib.storage import table_layout
 from deploy.stage import Stage, load_stage
 from devstack.stack import free_port
 

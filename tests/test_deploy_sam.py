@@ -23,7 +23,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from chalicelib.web import cors_config
+from chalicelib.http.web import cors_config
 from deploy import sam, sam_template
 from deploy.stage import Grant, Stage, load_stage
 

@@ -36,7 +36,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from chalicelib import openapi
+from chalicelib.http import openapi
 from devstack.stack import LocalStack
 from tests.support import PASSWORD, unique_username
 

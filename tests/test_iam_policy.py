@@ -17,8 +17,10 @@ import pytest
 from chalice.test import Client
 from moto import mock_aws
 
-from chalicelib import passwords, runtime, table_layout
+from chalicelib import runtime
+from chalicelib.auth import passwords
 from chalicelib.config import Settings
+from chalicelib.storage import table_layout
 from deploy.stage import (
     APP_NAME,
     CHALICE_DIR,

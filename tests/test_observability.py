@@ -22,7 +22,7 @@ import pytest
 import requests
 
 from chalicelib import observability
-from chalicelib.services import TaskService
+from chalicelib.services.tasks import TaskService
 from devstack.stack import LocalStack
 from tests.support import Api
 

@@ -19,10 +19,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chalicelib.cursors import CursorCodec
-from chalicelib.errors import InvalidCursor, ValidationFailed
-from chalicelib.ids import is_valid_id, new_id
-from chalicelib.validation import (
+from chalicelib.domain.cursors import CursorCodec
+from chalicelib.domain.ids import is_valid_id, new_id
+from chalicelib.domain.validation import (
     TASK_FIELDS,
     TASK_STATUSES,
     validate_list_query,
@@ -31,6 +30,7 @@ from chalicelib.validation import (
     validate_registration,
     validate_task_patch,
 )
+from chalicelib.errors import InvalidCursor, ValidationFailed
 
 PROPERTY = settings(
     max_examples=300,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.authorizer import authorize, bearer_token
-from chalicelib.tokens import InvalidToken, Principal
+from chalicelib.auth.authorizer import authorize, bearer_token
+from chalicelib.auth.tokens import InvalidToken, Principal
 
 ARN = "arn:aws:execute-api:eu-west-1:123456789012:api0123/prod/PATCH/tasks/01J:odd"
 EVERY_ROUTE = "arn:aws:execute-api:eu-west-1:123456789012:api0123/prod/*/*"

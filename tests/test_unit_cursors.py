@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.cursors import CursorCodec
+from chalicelib.domain.cursors import CursorCodec
+from chalicelib.domain.ids import new_id
 from chalicelib.errors import InvalidCursor
-from chalicelib.ids import new_id
 
 SECRET = b"k" * 32
 USER = new_id()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.errors import InvalidJson, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
-from chalicelib.web import is_json_media_type, parse_if_match, read_json_object
+from chalicelib.http.web import is_json_media_type, parse_if_match, read_json_object
 
 JSON = {"content-type": "application/json"}
 

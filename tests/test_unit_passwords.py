@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalicelib import passwords
+from chalicelib.auth import passwords
 
 
 def test_production_parameters_meet_owasp_scrypt_guidance() -> None:

@@ -9,12 +9,12 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from chalicelib.auth.signing_secret import SigningKeys, load_signing_keys
 from chalicelib.config import Settings
+from chalicelib.domain.ids import is_valid_id, new_id
+from chalicelib.domain.timestamps import utc_now
 from chalicelib.errors import ConfigurationError
-from chalicelib.ids import is_valid_id, new_id
-from chalicelib.signing_secret import SigningKeys, load_signing_keys
-from chalicelib.table_layout import all_tables, create_missing_tables
-from chalicelib.timestamps import utc_now
+from chalicelib.storage.table_layout import all_tables, create_missing_tables
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -91,9 +91,12 @@ def test_creating_tables_is_idempotent_and_matches_the_layout(
             "tasks-api-test-users",
             "tasks-api-test-tasks",
             "tasks-api-test-records",
+            "tasks-api-test-sessions",
         ]
-        ttl = client.describe_time_to_live(TableName="tasks-api-test-records")
-        assert ttl["TimeToLiveDescription"]["AttributeName"] == "expires_at"
+        for expiring in ("tasks", "records", "sessions"):
+            ttl = client.describe_time_to_live(TableName=f"tasks-api-test-{expiring}")
+            assert ttl["TimeToLiveDescription"]["AttributeName"] == "expires_at"
+            assert ttl["TimeToLiveDescription"]["TimeToLiveStatus"] == "ENABLED"
         assert create_missing_tables(client, settings) == []
         tasks = client.describe_table(TableName="tasks-api-test-tasks")["Table"]
         assert tasks["KeySchema"] == all_tables(settings)[1]["KeySchema"]
@@ -101,7 +104,7 @@ def test_creating_tables_is_idempotent_and_matches_the_layout(
 
 
 def test_no_code_path_scans_a_table() -> None:
-    sources = [PROJECT_DIR / "app.py", *sorted((PROJECT_DIR / "chalicelib").glob("*.py"))]
+    sources = [PROJECT_DIR / "app.py", *sorted((PROJECT_DIR / "chalicelib").rglob("*.py"))]
     for source in sources:
         text = source.read_text()
         assert not re.search(r"\.scan\(|\"Scan\"|FilterExpression", text), source.name
@@ -116,7 +119,7 @@ def _reference_ulid_encoding(number: int) -> str:
 def test_ids_use_the_ulid_spec_encoding() -> None:
     import random
 
-    from chalicelib.ids import _encode
+    from chalicelib.domain.ids import _encode
 
     rng = random.Random(7)
     numbers = [0, 1, (1 << 128) - 1, (1 << 80), (1 << 80) - 1]

@@ -7,8 +7,8 @@ import time
 import jwt
 import pytest
 
-from chalicelib.signing_secret import SigningKeys
-from chalicelib.tokens import InvalidToken, Principal, TokenService
+from chalicelib.auth.signing_secret import SigningKeys
+from chalicelib.auth.tokens import InvalidToken, Principal, TokenService
 
 SERVICE = TokenService(
     keys=SigningKeys(b"s" * 32), issuer="iss", audience="aud", lifetime_seconds=3600

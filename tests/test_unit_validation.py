@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.errors import ValidationFailed
-from chalicelib.validation import (
+from chalicelib.domain.validation import (
     ListQuery,
     TaskFields,
     validate_list_query,
@@ -14,6 +13,7 @@ from chalicelib.validation import (
     validate_registration,
     validate_task_patch,
 )
+from chalicelib.errors import ValidationFailed
 
 
 def _fields(error: ValidationFailed) -> list[str]:

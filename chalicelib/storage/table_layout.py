@@ -1,14 +1,20 @@
 """The DynamoDB table layout, defined once for every place that creates tables.
 
 users: one item per username (lower case), so uniqueness is a conditional put.
-records: short-lived records keyed by ``pk`` (idempotency keys, failed-login counters)
-that DynamoDB deletes through TTL on ``expires_at`` (epoch seconds). TTL deletion can lag,
-so readers also compare ``expires_at`` with the clock.
+records: short-lived records keyed by ``pk`` (failed-login counters) that DynamoDB
+deletes through TTL on ``expires_at`` (epoch seconds). TTL deletion can lag, so readers
+also compare ``expires_at`` with the clock.
+sessions: partition ``user_id``, sort ``session_id``: one item per login session, holding
+only a hash of its live refresh token. Keyed by user, so ending every session of a user is
+one Query, never a scan; expired sessions go through TTL on ``expires_at``.
 tasks: partition ``user_id``, sort ``task_id`` (a ULID, so newest-first is a reverse
-Query). The local secondary index ``by_status`` sorts on ``status_task`` =
-``"<status>#<task_id>"``: a status filter is a key condition on the index, costing what the
-page costs, and an LSI allows strongly consistent reads, so a write is visible to the next
-list call. (An LSI caps one user's tasks at 10 GB, far beyond a personal task list.)
+Query). Everything else stored about a user's tasks lives in the same partition, under
+sort keys that sort before every ULID, so deleting an account is one partition's purge;
+those items may expire through TTL on ``expires_at``. The local secondary index
+``by_status`` sorts on ``status_task`` = ``"<status>#<task_id>"``: a status filter is a key
+condition on the index, costing what the page costs, and an LSI allows strongly consistent
+reads, so a write is visible to the next list call. (An LSI caps one user's tasks at 10 GB,
+far beyond a personal task list.)
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from chalicelib.config import Settings
 USERNAME = "username"
 USER_ID = "user_id"
 TASK_ID = "task_id"
+SESSION_ID = "session_id"
 STATUS_INDEX = "by_status"
 STATUS_TASK = "status_task"
 RECORD_KEY = "pk"
@@ -79,17 +86,38 @@ def records_table(name: str) -> dict[str, Any]:
     }
 
 
+def sessions_table(name: str) -> dict[str, Any]:
+    """``CreateTable`` arguments for the sessions table; see ``time_to_live`` for its TTL."""
+    return {
+        "TableName": name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [
+            {"AttributeName": USER_ID, "AttributeType": "S"},
+            {"AttributeName": SESSION_ID, "AttributeType": "S"},
+        ],
+        "KeySchema": [
+            {"AttributeName": USER_ID, "KeyType": "HASH"},
+            {"AttributeName": SESSION_ID, "KeyType": "RANGE"},
+        ],
+    }
+
+
 def all_tables(settings: Settings) -> list[dict[str, Any]]:
     return [
         users_table(settings.users_table),
         tasks_table(settings.tasks_table),
         records_table(settings.records_table),
+        sessions_table(settings.sessions_table),
     ]
 
 
 def time_to_live(settings: Settings) -> dict[str, str]:
     """The TTL attribute of each table that has one (``CreateTable`` cannot set it)."""
-    return {settings.records_table: EXPIRES_AT}
+    return {
+        settings.tasks_table: EXPIRES_AT,
+        settings.records_table: EXPIRES_AT,
+        settings.sessions_table: EXPIRES_AT,
+    }
 
 
 def create_missing_tables(

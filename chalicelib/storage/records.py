@@ -13,8 +13,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.storage_client import call_storage, error_code
-from chalicelib.table_layout import EXPIRES_AT, RECORD_KEY
+from chalicelib.storage.client import call_storage, error_code
+from chalicelib.storage.table_layout import EXPIRES_AT, RECORD_KEY
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60
 # Longer than the Lambda timeout: a claim older than this belongs to a request that died.

@@ -21,8 +21,9 @@ DESCRIPTION_MAX = 4000
 TAGS_MAX = 20
 TAG_MAX = 40
 USERNAME_MIN, USERNAME_MAX = 3, 32
-# Regex sources shared with the OpenAPI document (chalicelib/openapi.py), so they are written in
-# the subset Python and ECMA-262 read alike: letter case is ignored, so both cases are spelled out.
+# Regex sources shared with the OpenAPI document (chalicelib/http/openapi.py), so they are
+# written in the subset Python and ECMA-262 read alike: letter case is ignored, so both cases
+# are spelled out.
 USERNAME_REGEX = rf"[A-Za-z0-9][A-Za-z0-9_.\-]{{{USERNAME_MIN - 1},{USERNAME_MAX - 1}}}"
 DATE_REGEX = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 USERNAME_PATTERN = re.compile(USERNAME_REGEX, re.ASCII | re.IGNORECASE)

@@ -6,10 +6,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from chalicelib.domain.models import User
 from chalicelib.errors import UsernameTaken
-from chalicelib.models import User
-from chalicelib.storage_client import call_storage, error_code
-from chalicelib.table_layout import USERNAME
+from chalicelib.storage.client import call_storage, error_code
+from chalicelib.storage.table_layout import USERNAME
 
 
 class UserRepository:

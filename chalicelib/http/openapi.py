@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from chalicelib import ids, validation, web
+from chalicelib.domain import ids, validation
 from chalicelib.errors import (
     ApiError,
     IdempotencyInProgress,
@@ -32,6 +32,7 @@ from chalicelib.errors import (
     UsernameTaken,
     ValidationFailed,
 )
+from chalicelib.http import web
 
 OPENAPI_VERSION = "3.1.0"
 API_VERSION = "1"

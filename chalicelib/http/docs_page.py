@@ -1,6 +1,6 @@
 """GET /docs: interactive documentation (Swagger UI 5) of the API, served by the API itself.
 
-Swagger UI's two files are vendored in ``chalicelib/swagger_ui/`` (where they came from and
+Swagger UI's two files are vendored in ``chalicelib/http/swagger_ui/`` (where they came from and
 how to update them: its README.md), so the page needs no CDN and no npm. Every URL in the page
 is relative, so it works under an API Gateway stage prefix (``/api/docs``) as well as under
 ``chalice local`` (``/docs``). There is no inline script: ``docs.js`` starts Swagger UI, so

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import jwt
 
-from chalicelib.signing_secret import SigningKeys
+from chalicelib.auth.signing_secret import SigningKeys
 
 ALGORITHM = "HS256"
 REQUIRED_CLAIMS = ("sub", "username", "iss", "aud", "iat", "exp", "jti")

@@ -15,8 +15,8 @@ import hmac
 import json
 import re
 
+from chalicelib.domain.ids import is_valid_id
 from chalicelib.errors import InvalidCursor
-from chalicelib.ids import is_valid_id
 
 _TAG_BYTES = 16
 _MAX_CURSOR_CHARS = 512

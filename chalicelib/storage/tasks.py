@@ -12,10 +12,16 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from chalicelib.domain.models import Task
 from chalicelib.errors import NotFound, PreconditionFailed, ServiceUnavailable
-from chalicelib.models import Task
-from chalicelib.storage_client import RETRY_AFTER_SECONDS, call_storage, error_code
-from chalicelib.table_layout import STATUS_INDEX, STATUS_TASK, TASK_ID, USER_ID, status_task_key
+from chalicelib.storage.client import RETRY_AFTER_SECONDS, call_storage, error_code
+from chalicelib.storage.table_layout import (
+    STATUS_INDEX,
+    STATUS_TASK,
+    TASK_ID,
+    USER_ID,
+    status_task_key,
+)
 
 TRANSIENT_CANCELLATION_REASONS = frozenset(
     {

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.tokens import InvalidToken, Principal
+from chalicelib.auth.tokens import InvalidToken, Principal
 
 
 def authorize(

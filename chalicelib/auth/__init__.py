@@ -1,0 +1,1 @@
+"""Who is calling: passwords, access tokens, their signing secrets and the authorizer."""

@@ -1,0 +1,1 @@
+"""HTTP plumbing: request parsing and responses, the OpenAPI document and the /docs page."""

@@ -1,0 +1,1 @@
+"""DynamoDB: the table layout, the client with its budgets, and one repository per table."""
