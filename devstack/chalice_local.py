@@ -1,21 +1,79 @@
-"""``chalice local`` with TCP_NODELAY on its connections.
+"""``chalice local``, adjusted where it differs from API Gateway in ways our tests can see.
 
-Chalice's local server writes a response's headers and body in two sends; on a kept-alive
-connection Nagle's algorithm then holds the body until the client's delayed ACK, adding
-about 40 ms to every response. API Gateway is not affected; this only keeps the local
-stack (make run, the end-to-end tests, make load) from being 40 ms slow per request.
+- **TCP_NODELAY.** Chalice's local server writes a response's headers and body in two
+  sends; on a kept-alive connection Nagle's algorithm then holds the body until the
+  client's delayed ACK, adding about 40 ms to every response.
+- **The caller's address.** Chalice puts a constant ``127.0.0.1`` in
+  ``requestContext.identity.sourceIp``; API Gateway puts the TCP peer's address there. Login
+  throttling counts per address, so the local stack reports the real peer (a test may
+  connect from 127.0.0.2). ``X-Forwarded-For`` is never consulted, here or in the app.
+- **A listen backlog.** ``socketserver`` listens with a backlog of 5, so 20 clients
+  connecting at once got connection resets; the local stack takes at least 50.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
+from typing import Any
 
+from chalice import local
 from chalice.cli import cli
-from chalice.local import ChaliceRequestHandler
+
+LISTEN_BACKLOG = 128
+_peer = threading.local()  # the handler thread's client address, read by the event converter
+
+
+class PeerAddressRequestHandler(local.ChaliceRequestHandler):
+    """Remembers the connection's peer for the event this thread builds."""
+
+    disable_nagle_algorithm = True
+
+    def _generic_handle(self) -> None:
+        _peer.address = self.client_address[0]
+        try:
+            super()._generic_handle()
+        finally:
+            _peer.address = None
+
+    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
+
+
+class PeerAddressEventConverter(local.LambdaEventConverter):
+    """API Gateway's event, with the TCP peer as ``requestContext.identity.sourceIp``."""
+
+    def create_lambda_event(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        event = super().create_lambda_event(*args, **kwargs)
+        address = getattr(_peer, "address", None)
+        if address:
+            event["requestContext"]["identity"]["sourceIp"] = address
+        return event
+
+
+class BackloggedThreadedHTTPServer(local.ThreadedHTTPServer):
+    request_queue_size = LISTEN_BACKLOG
+
+
+def create_local_server(app_object: Any, config: Any, host: str, port: int) -> local.LocalDevServer:
+    """``chalice.local.create_local_server`` with the handler and server above."""
+    return local.LocalDevServer(
+        app_object,
+        config,
+        host,
+        port,
+        handler_cls=PeerAddressRequestHandler,
+        server_cls=BackloggedThreadedHTTPServer,
+    )
+
+
+def install() -> None:
+    """Patch chalice's local server in this process (before ``chalice local`` runs)."""
+    local.LambdaEventConverter = PeerAddressEventConverter  # type: ignore[misc]
+    local.create_local_server = create_local_server
 
 
 def main() -> int:
-    ChaliceRequestHandler.disable_nagle_algorithm = True
+    install()
     arguments = sys.argv[1:]
     # chalice's autoreloader re-runs sys.argv as a command: make it this module again.
     sys.argv = [sys.executable, "-m", "devstack.chalice_local", *arguments]
