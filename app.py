@@ -211,3 +211,13 @@ def _principal() -> Principal:
 
 def _request_id() -> str:
     return observability.request_id_of(app.current_request)
+
+
+@app.lambda_function(name="purge_account")
+def purge_account(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Finish deleting a closed account's data in the background.
+
+    ``DELETE /users/me`` invokes this function asynchronously when an account is too large
+    to purge within one request; it continues until nothing of the account remains.
+    """
+    return runtime.account_purger().purge(event, context)
