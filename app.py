@@ -13,8 +13,8 @@ from typing import Any
 from chalice import Chalice, Response
 from chalice.app import AuthRequest
 
-from chalicelib import observability, runtime
-from chalicelib.auth.authorizer import authorize, deny
+from chalicelib import observability, request_budget, runtime
+from chalicelib.auth.authorizer import AuthorizerUnavailable, authorize
 from chalicelib.auth.tokens import Principal
 from chalicelib.config import allowed_origin
 from chalicelib.domain import validation
@@ -28,6 +28,7 @@ from chalicelib.http.web import (
     parse_if_match,
     read_json_object,
 )
+from chalicelib.services.accounts import UNKNOWN_ADDRESS
 
 app = Chalice(app_name="tasks-api")
 # JSON lines on stdout at LOG_LEVEL (default INFO), replacing Chalice's plain-text handler;
@@ -41,13 +42,33 @@ app.register_middleware(observability.RequestLog(app.log, STAGE), "http")
 app.api.binary_types = []
 
 
+@app.middleware("http")
+def within_request_budget(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """Every AWS call of the request fits in the function's timeout (request_budget)."""
+    request_budget.start()
+    try:
+        return get_response(event)
+    finally:
+        request_budget.clear()
+
+
 @app.authorizer(ttl_seconds=300)
 def jwt_authorizer(auth_request: AuthRequest) -> dict[str, Any]:
+    """Allow or deny a bearer token; raise when no verdict is possible.
+
+    A deny is cached by API Gateway for the token's TTL, so a verifier that cannot be
+    built (the signing secret cannot be read) must not answer Deny: raising makes API
+    Gateway answer its AUTHORIZER_FAILURE gateway response (503 with ``Retry-After``) and
+    cache nothing, and the next request tries again.
+    """
+    request_budget.start()
     try:
         verify = runtime.token_service().verify
-    except Exception:  # no verifier (e.g. weak or unreadable secret): deny, never a 500
-        app.log.exception("authorizer cannot verify tokens; denying")
-        return deny(auth_request.method_arn)
+    except Exception as error:
+        app.log.exception("authorizer cannot verify tokens; no verdict, the client gets 503")
+        raise AuthorizerUnavailable() from error
+    finally:
+        request_budget.clear()
     policy = authorize(auth_request.token, auth_request.method_arn, verify)
     if policy["policyDocument"]["Statement"][0]["Effect"] != "Allow":
         observability.log_token_denied(app.log, STAGE)
@@ -128,7 +149,7 @@ def register() -> Response:
 def login() -> Response:
     credentials = validation.validate_login(_json_body())
     accounts = runtime.account_service()
-    token = accounts.login(credentials)
+    token = accounts.login(credentials, _client_address())
     return json_response(
         {
             "access_token": token,
@@ -209,15 +230,12 @@ def _principal() -> Principal:
     return Principal(user_id=context["sub"], username=context["username"])
 
 
+def _client_address() -> str:
+    """API Gateway's ``sourceIp`` (locally the TCP peer); ``X-Forwarded-For`` is never read,
+    since any client can write it."""
+    identity = app.current_request.context.get("identity") or {}
+    return identity.get("sourceIp") or UNKNOWN_ADDRESS
+
+
 def _request_id() -> str:
     return observability.request_id_of(app.current_request)
-
-
-@app.lambda_function(name="purge_account")
-def purge_account(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Finish deleting a closed account's data in the background.
-
-    ``DELETE /users/me`` invokes this function asynchronously when an account is too large
-    to purge within one request; it continues until nothing of the account remains.
-    """
-    return runtime.account_purger().purge(event, context)

@@ -10,8 +10,6 @@ import functools
 import os
 from typing import Any
 
-import boto3
-
 from chalicelib.auth import passwords
 from chalicelib.auth.signing_secret import SigningKeys, load_signing_keys
 from chalicelib.auth.tokens import TokenService
@@ -19,7 +17,7 @@ from chalicelib.config import Settings
 from chalicelib.domain.cursors import CursorCodec
 from chalicelib.services.accounts import AccountService
 from chalicelib.services.tasks import TaskService
-from chalicelib.storage.client import create_dynamodb_client
+from chalicelib.storage.client import create_dynamodb_client, create_ssm_client
 from chalicelib.storage.records import RecordsRepository
 from chalicelib.storage.tasks import TaskRepository
 from chalicelib.storage.users import UserRepository
@@ -36,8 +34,13 @@ def dynamodb_client() -> Any:
 
 
 @functools.cache
+def ssm_client() -> Any:
+    return create_ssm_client()
+
+
+@functools.cache
 def signing_keys() -> SigningKeys:
-    return load_signing_keys(settings(), lambda: boto3.client("ssm"))
+    return load_signing_keys(settings(), ssm_client)
 
 
 @functools.cache
@@ -87,6 +90,7 @@ def reset() -> None:
     for cached in (
         settings,
         dynamodb_client,
+        ssm_client,
         signing_keys,
         token_service,
         records_repository,

@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from chalicelib.http.gateway_responses import CONTRACT_RESPONSES
 from chalicelib.http.web import cors_config
 from deploy.stage import APP_NAME, Grant, Stage, grants
 
@@ -517,6 +518,17 @@ def gateway_responses() -> dict[str, Any]:
         },
         "DEFAULT_4XX": {"responseParameters": headers},
         "DEFAULT_5XX": {"responseParameters": headers},
+        **{
+            response_type: {
+                "statusCode": contract.status,
+                "responseParameters": {
+                    **headers,
+                    **contract.header_parameters,
+                },
+                "responseTemplates": {"application/json": contract.template},
+            }
+            for response_type, contract in CONTRACT_RESPONSES.items()
+        },
     }
 
 

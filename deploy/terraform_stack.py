@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from chalicelib.http.gateway_responses import CONTRACT_RESPONSES
 from chalicelib.http.web import cors_config
 from deploy.stage import APP_NAME, Stage, grants
 from deploy.terraform_hcl import COMMENT_KEY, JsonEncode
@@ -622,7 +623,8 @@ def _keys(schema: list[dict[str, str]]) -> dict[str, str]:
 
 
 def _gateway_responses(statuses: dict[str, str | None]) -> dict[str, Any]:
-    """``x-amazon-apigateway-gateway-responses`` with the app's CORS headers.
+    """``x-amazon-apigateway-gateway-responses`` with the app's CORS headers, and the
+    contract's own answers for unknown paths and a failing authorizer (gateway_responses).
 
     They live in the OpenAPI body, not in ``aws_api_gateway_gateway_response`` resources:
     ``put_rest_api_mode = "overwrite"`` (needed so removed routes disappear) replaces the
@@ -648,6 +650,15 @@ def _gateway_responses(statuses: dict[str, str | None]) -> dict[str, Any]:
         if status:
             response["statusCode"] = status
         responses[response_type] = response
+    for response_type, pinned in CONTRACT_RESPONSES.items():
+        responses[response_type] = {
+            "statusCode": str(pinned.status),
+            "responseParameters": {
+                **parameters,
+                **pinned.header_parameters,
+            },
+            "responseTemplates": {"application/json": pinned.template},
+        }
     return responses
 
 

@@ -9,16 +9,35 @@
   connect from 127.0.0.2). ``X-Forwarded-For`` is never consulted, here or in the app.
 - **A listen backlog.** ``socketserver`` listens with a backlog of 5, so 20 clients
   connecting at once got connection resets; the local stack takes at least 50.
+- **An authorizer that fails.** When our authorizer cannot verify anything (the signing
+  secret cannot be read) it raises instead of denying, so API Gateway caches no verdict;
+  the deployed API's ``AUTHORIZER_FAILURE`` and ``AUTHORIZER_CONFIGURATION_ERROR`` gateway
+  responses then answer ``503 service_unavailable`` with ``Retry-After`` and CORS headers.
+  ``chalice local`` would drop the connection; ``FailClosedGatewayAuthorizer`` answers
+  as the deployed API does. The in-process test client uses it too (``install_gateway``).
+- **An unknown path.** API Gateway's ``403 Missing Authentication Token`` is replaced on
+  AWS by a ``MISSING_AUTHENTICATION_TOKEN`` gateway response, ``404 not_found`` in the
+  contract's format; ``ContractLocalGateway`` answers the same locally.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 import threading
 from typing import Any
 
 from chalice import local
+from chalice import test as chalice_test
 from chalice.cli import cli
+
+from chalicelib.auth.authorizer import (
+    UNAVAILABLE_BODY,
+    UNAVAILABLE_RETRY_AFTER_SECONDS,
+    UNAVAILABLE_STATUS,
+)
+from chalicelib.http.gateway_responses import CONTRACT_RESPONSES
 
 LISTEN_BACKLOG = 128
 _peer = threading.local()  # the handler thread's client address, read by the event converter
@@ -50,6 +69,55 @@ class PeerAddressEventConverter(local.LambdaEventConverter):
         return event
 
 
+def _cors_headers() -> dict[str, str]:
+    return {"Access-Control-Allow-Origin": os.environ.get("ALLOWED_ORIGIN", "*")}
+
+
+class UnknownPath(local.LocalGatewayException):
+    """What the deployed API's MISSING_AUTHENTICATION_TOKEN gateway response answers."""
+
+    CODE = CONTRACT_RESPONSES["MISSING_AUTHENTICATION_TOKEN"].status
+
+
+class ContractLocalGateway(local.LocalGateway):
+    """A path no route matches is ``404 not_found`` in the contract's format."""
+
+    def _generate_lambda_event(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super()._generate_lambda_event(*args, **kwargs)
+        except ValueError:
+            unknown = CONTRACT_RESPONSES["MISSING_AUTHENTICATION_TOKEN"]
+            raise UnknownPath(
+                {"Content-Type": "application/json", **unknown.headers, **_cors_headers()},
+                unknown.template.encode(),
+            ) from None
+
+
+class AuthorizerUnavailable(local.LocalGatewayException):
+    """What the deployed API's AUTHORIZER_FAILURE gateway response answers."""
+
+    CODE = UNAVAILABLE_STATUS
+
+
+class FailClosedGatewayAuthorizer(local.LocalGatewayAuthorizer):
+    """An authorizer that raises is a 503 with ``Retry-After``, as configured on AWS."""
+
+    def authorize(self, raw_path: str, lambda_event: Any, lambda_context: Any) -> Any:
+        try:
+            return super().authorize(raw_path, lambda_event, lambda_context)
+        except local.LocalGatewayException:
+            raise
+        except Exception:
+            raise AuthorizerUnavailable(
+                {
+                    "Content-Type": "application/json",
+                    "Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS),
+                    **_cors_headers(),
+                },
+                json.dumps(UNAVAILABLE_BODY).encode(),
+            ) from None
+
+
 class BackloggedThreadedHTTPServer(local.ThreadedHTTPServer):
     request_queue_size = LISTEN_BACKLOG
 
@@ -66,8 +134,17 @@ def create_local_server(app_object: Any, config: Any, host: str, port: int) -> l
     )
 
 
+def install_gateway() -> None:
+    """Make chalice's local gateway (also behind ``chalice.test.Client``) answer as the
+    deployed API's gateway responses do."""
+    local.LocalGatewayAuthorizer = FailClosedGatewayAuthorizer  # type: ignore[misc]
+    local.LocalGateway = ContractLocalGateway  # type: ignore[misc]
+    chalice_test.LocalGateway = ContractLocalGateway  # type: ignore[misc]
+
+
 def install() -> None:
     """Patch chalice's local server in this process (before ``chalice local`` runs)."""
+    install_gateway()
     local.LambdaEventConverter = PeerAddressEventConverter  # type: ignore[misc]
     local.create_local_server = create_local_server
 

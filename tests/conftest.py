@@ -16,10 +16,13 @@ from chalicelib import runtime
 from chalicelib.auth import passwords
 from chalicelib.config import Settings
 from chalicelib.storage import table_layout
+from devstack import chalice_local
 from devstack.stack import LocalStack
 from tests.support import Api, chalice_transport, http_transport
 
 pytest_plugins = ["tests.aws_operations"]  # records the AWS calls the app makes
+# The in-process client's gateway answers an authorizer failure as the deployed API does.
+chalice_local.install_gateway()
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 TEST_SECRET = "test-signing-secret-that-is-long-enough-0123456789"
 # In-process tests hash many passwords; production parameters are exercised end to end

@@ -76,6 +76,9 @@ def test_an_aws_stage_without_a_strong_secret_refuses_to_serve(dev_stage: dict, 
         assert login.status_code == 500
         assert json.loads(login.body)["error"]["code"] == "internal_error"
         assert b"secret" not in login.body
-        denied = client.http.get("/tasks", headers={"Authorization": "Bearer a.b.c"})
-        assert denied.status_code == 403
+        # No verdict (a cached Deny would lock everyone out): 503, retry later.
+        unverifiable = client.http.get("/tasks", headers={"Authorization": "Bearer a.b.c"})
+        assert unverifiable.status_code == 503
+        assert unverifiable.headers["Retry-After"] == "1"
+        assert json.loads(unverifiable.body)["error"]["code"] == "service_unavailable"
         assert client.http.get("/health").status_code == 200  # touches nothing, still fine

@@ -3,7 +3,6 @@ rotation, and what these paths cost in DynamoDB."""
 
 from __future__ import annotations
 
-import hashlib
 import time
 from typing import Any
 
@@ -14,11 +13,13 @@ from botocore.exceptions import ClientError
 from chalicelib import runtime
 from chalicelib.auth import passwords
 from chalicelib.auth.signing_secret import key_id
+from chalicelib.storage.records import login_counter_for_address
 from devstack.storage_meter import StorageMeter
 from tests.conftest import TEST_SECRET
 from tests.support import Api, Reply, User
 
 RECORDS = "tasks-api-local-records"
+CHALICE_TEST_ADDRESS = "127.0.0.1"  # the sourceIp chalice.test.Client puts in every event
 
 
 def _create(api: Api, user: User, key: str, title: str = "t") -> Reply:
@@ -126,7 +127,7 @@ def test_the_lockout_ends_when_its_window_passes(inprocess_api: Api, moto_tables
     for _ in range(5):
         inprocess_api.login(user.username, "wrong password")
     assert inprocess_api.login(user.username).status == 429
-    pk = "login#" + hashlib.sha256(user.username.encode()).hexdigest()
+    pk = login_counter_for_address(user.username, CHALICE_TEST_ADDRESS)
     record = _record(moto_tables, pk)
     assert int(record["failures"]["N"]) == 5
     assert abs(int(record["expires_at"]["N"]) - (time.time() + 900)) < 60
@@ -140,14 +141,14 @@ def test_a_failure_after_the_window_starts_a_new_count(
     user = inprocess_api.new_user()
     for _ in range(4):
         inprocess_api.login(user.username, "wrong password")
-    pk = "login#" + hashlib.sha256(user.username.encode()).hexdigest()
+    pk = login_counter_for_address(user.username, CHALICE_TEST_ADDRESS)
     _set(moto_tables, pk, window_ends=time.time() - 1)
     for _ in range(4):
         assert inprocess_api.login(user.username, "wrong password").status == 401
     assert inprocess_api.login(user.username).status == 200
 
 
-def test_a_locked_login_reads_only_the_counter_and_hashes_nothing(
+def test_a_locked_login_makes_one_refused_write_and_hashes_nothing(
     inprocess_api: Api, meter: StorageMeter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     user = inprocess_api.new_user()
@@ -160,7 +161,7 @@ def test_a_locked_login_reads_only_the_counter_and_hashes_nothing(
     )
     meter.reset()
     assert inprocess_api.login(user.username).status == 429
-    assert dict(meter.calls) == {"GetItem": 1}
+    assert dict(meter.calls) == {"UpdateItem": 1}  # the refused reservation returns the count
     assert hashed == []
 
 

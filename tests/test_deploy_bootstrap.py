@@ -251,7 +251,7 @@ def test_delete_removes_the_dev_stage_and_is_idempotent(moto: Moto) -> None:
     again = bootstrap(moto.env, "delete", "--stage", "dev")
     assert again.status == 0, again.stderr
     assert "deleted" not in again.stdout
-    assert len([line for line in again.lines if line.endswith(": already gone")]) == 5
+    assert len([line for line in again.lines if line.endswith(": already gone")]) == 6
 
 
 def test_prod_is_deletion_protected_and_delete_needs_the_confirmation_flag(moto: Moto) -> None:

@@ -23,9 +23,11 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
+from chalicelib.http.gateway_responses import CONTRACT_RESPONSES
 from chalicelib.http.web import cors_config
 from deploy import sam, sam_template
 from deploy.stage import Grant, Stage, load_stage
+from tests.test_deploy_terraform import assert_contract_gateway_responses
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SCAN_BIN = PROJECT_DIR / ".venv-scan" / "bin"
@@ -308,6 +310,10 @@ def test_api_gateways_own_errors_carry_the_apps_cors_headers(
     }
     for response_type in GATEWAY_ERRORS:
         assert responses[response_type]["responseParameters"] == expected, response_type
+    for response_type in CONTRACT_RESPONSES:
+        parameters = responses[response_type]["responseParameters"]
+        assert parameters.items() >= expected.items(), response_type
+    assert_contract_gateway_responses(responses)
     # The contract: a missing token is 401 {"message": "Unauthorized"}, API Gateway's body.
     assert responses["UNAUTHORIZED"]["statusCode"] == 401
     assert responses["UNAUTHORIZED"]["responseTemplates"] == {

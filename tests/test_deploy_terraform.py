@@ -42,6 +42,20 @@ needs_checkov = pytest.mark.skipif(
 )
 TOOL_TIMEOUT = 300
 MOTO_SERVICES = ("apigateway", "dynamodb", "iam", "lambda", "logs", "ssm", "sts")
+def assert_contract_gateway_responses(responses: dict[str, Any]) -> None:
+    """An unknown path is 404 not_found; an authorizer that raises is 503 + Retry-After."""
+    unknown = responses["MISSING_AUTHENTICATION_TOKEN"]
+    assert str(unknown["statusCode"]) == "404"
+    body = json.loads(unknown["responseTemplates"]["application/json"])
+    assert body["error"]["code"] == "not_found"
+    for response_type in ("AUTHORIZER_FAILURE", "AUTHORIZER_CONFIGURATION_ERROR"):
+        failure = responses[response_type]
+        assert str(failure["statusCode"]) == "503"
+        assert failure["responseParameters"]["gatewayresponse.header.Retry-After"] == "'1'"
+        body = json.loads(failure["responseTemplates"]["application/json"])
+        assert body["error"]["code"] == "service_unavailable"
+
+
 EXPECTED_RESOURCES = {
     "aws_api_gateway_account.this[0]",
     "aws_api_gateway_deployment.rest_api",
@@ -53,6 +67,7 @@ EXPECTED_RESOURCES = {
     "aws_cloudwatch_log_group.api_handler",
     "aws_cloudwatch_log_group.jwt_authorizer",
     "aws_dynamodb_table.records",
+    "aws_dynamodb_table.sessions",
     "aws_dynamodb_table.tasks",
     "aws_dynamodb_table.users",
     "aws_iam_role.api_gateway_cloudwatch[0]",
@@ -251,10 +266,12 @@ def test_the_allowed_origin_governs_every_cors_answer(package: Package) -> None:
             "'${var.allowed_origin}'"
         )
         assert "Authorization" in headers["gatewayresponse.header.Access-Control-Allow-Headers"]
-        # The contract's body for API Gateway's own 401/403: {"message": "Unauthorized"}.
-        assert response["responseTemplates"] == {
+    # The contract's body for API Gateway's own 401/403: {"message": "Unauthorized"}.
+    for response_type in ("UNAUTHORIZED", "ACCESS_DENIED", "DEFAULT_4XX", "DEFAULT_5XX"):
+        assert responses[response_type]["responseTemplates"] == {
             "application/json": '{"message":$context.error.messageString}'
         }
+    assert_contract_gateway_responses(responses)
     origin = load_stage(package.stage).settings.allowed_origin
     assert package.config["variable"]["allowed_origin"]["default"] == origin
     if origin != "*":  # the variable's default is the only place the origin is spelt out

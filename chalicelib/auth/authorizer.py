@@ -26,8 +26,21 @@ def authorize(
     return response
 
 
-def deny(method_arn: str) -> dict[str, Any]:
-    return _policy("anonymous", "Deny", method_arn)
+# What a client gets when the authorizer raises AuthorizerUnavailable: the deployed API's
+# AUTHORIZER_FAILURE gateway response, and the local gateway (devstack/chalice_local.py).
+UNAVAILABLE_STATUS = 503
+UNAVAILABLE_RETRY_AFTER_SECONDS = 1
+UNAVAILABLE_BODY = {
+    "error": {
+        "code": "service_unavailable",
+        "message": "Tokens cannot be verified right now; retry after the indicated delay.",
+    }
+}
+
+
+class AuthorizerUnavailable(Exception):
+    """No verdict is possible (the signing secret cannot be read): not a Deny, which API
+    Gateway would cache; the deployed API answers 503 for it (AUTHORIZER_FAILURE)."""
 
 
 def bearer_token(authorization: str | None) -> str:

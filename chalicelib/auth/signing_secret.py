@@ -5,7 +5,9 @@ AWS stages read SSM Parameter Store SecureStrings (their names in
 the local stage may pass the secrets themselves in ``TOKEN_SIGNING_SECRET`` and
 ``TOKEN_SIGNING_SECRET_PREVIOUS``. New tokens are signed with the current secret; tokens
 signed with the previous one stay valid, so rotating the secret logs nobody out. The
-caller caches the result for the life of the container.
+caller caches the result for the life of the container. An SSM that throttles or does not
+answer within the request's budget is ``ServiceUnavailable`` (503, retry later); anything
+else wrong with a secret is a ``ConfigurationError``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,13 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from chalicelib.config import Settings
-from chalicelib.errors import ConfigurationError
+from chalicelib.errors import ConfigurationError, ServiceUnavailable
+from chalicelib.storage.client import (
+    RETRY_AFTER_SECONDS,
+    TRANSIENT_ERROR_CODES,
+    UNANSWERED_CALL_ERRORS,
+    error_code,
+)
 
 MIN_SECRET_BYTES = 32
 
@@ -78,9 +86,14 @@ def _load(
         try:
             response = ssm_client().get_parameter(Name=parameter, WithDecryption=True)
         except ClientError as error:
-            if optional and error.response.get("Error", {}).get("Code") == "ParameterNotFound":
+            code = error_code(error)
+            if optional and code == "ParameterNotFound":
                 return None
+            if code in TRANSIENT_ERROR_CODES:
+                raise ServiceUnavailable(RETRY_AFTER_SECONDS) from error
             raise ConfigurationError(f"cannot read SSM parameter {parameter}") from error
+        except UNANSWERED_CALL_ERRORS as error:  # a slow or unreachable SSM: retry later
+            raise ServiceUnavailable(RETRY_AFTER_SECONDS) from error
         secret = response["Parameter"]["Value"].encode("utf-8")
     elif plain and settings.is_local:
         secret = plain.encode("utf-8")

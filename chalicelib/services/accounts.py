@@ -20,11 +20,18 @@ from chalicelib.errors import (
     NotFound,
     TooManyAttempts,
 )
-from chalicelib.storage.records import RecordsRepository
+from chalicelib.storage.records import (
+    RecordsRepository,
+    login_counter_for_address,
+    login_counter_for_username,
+)
 from chalicelib.storage.users import UserRepository
 
-MAX_FAILED_LOGINS = 5
+MAX_FAILED_LOGINS_PER_ADDRESS = 5
+MAX_FAILED_LOGINS_PER_USERNAME = 50
 LOCKOUT_WINDOW_SECONDS = 15 * 60
+# The client address when the request carries none (never X-Forwarded-For: see app.py).
+UNKNOWN_ADDRESS = "unknown"
 
 
 class AccountService:
@@ -50,16 +57,18 @@ class AccountService:
         self._users.add(user)
         return user
 
-    def login(self, credentials: Credentials) -> str:
+    def login(self, credentials: Credentials, client_address: str = UNKNOWN_ADDRESS) -> str:
         """A fresh access token; the same error and comparable time for any failure.
 
-        After ``MAX_FAILED_LOGINS`` failures for one username within the window, every
-        login for it is refused until the window passes, whether or not the user exists.
+        Login throttling (contract v2): the attempt is counted *before* the password is
+        checked, per username and client address (``MAX_FAILED_LOGINS_PER_ADDRESS``) and
+        per username over every address (``MAX_FAILED_LOGINS_PER_USERNAME``), both within
+        ``LOCKOUT_WINDOW_SECONDS``. Each count is one conditional write, so parallel
+        guesses cannot exceed the limits. A right password gives its attempt back: the
+        address's count starts again, and the username-wide count loses this one.
         """
         now = time.time()
-        failures = self._records.login_failures(credentials.username, now)
-        if failures is not None and failures.count >= MAX_FAILED_LOGINS:
-            raise TooManyAttempts(max(1, math.ceil(failures.window_ends - now)))
+        self._reserve_attempts(credentials.username, client_address, now)
         user = None
         # Checked as sent: str.lower() maps some non-ASCII letters (KELVIN SIGN) to ASCII ones.
         if (
@@ -70,11 +79,29 @@ class AccountService:
         if user is None:
             passwords.verify_against_dummy(credentials.password, self._password_parameters)
         if user is None or not passwords.verify_password(credentials.password, user.password_hash):
-            self._records.record_login_failure(credentials.username, now, LOCKOUT_WINDOW_SECONDS)
             raise InvalidCredentials()
-        if failures is not None:
-            self._records.clear_login_failures(credentials.username)
+        by_address = login_counter_for_address(credentials.username, client_address)
+        self._records.clear_attempts(by_address)
+        self._records.release_attempt(login_counter_for_username(credentials.username), now)
         return self._tokens.issue(Principal(user_id=user.id, username=user.username))
+
+    def _reserve_attempts(self, username: str, client_address: str, now: float) -> None:
+        """Count this attempt on both counters, or refuse it with ``TooManyAttempts``."""
+        by_address = login_counter_for_address(username, client_address)
+        locked_until = self._records.reserve_attempt(
+            by_address, MAX_FAILED_LOGINS_PER_ADDRESS, LOCKOUT_WINDOW_SECONDS, now
+        )
+        if locked_until is None:
+            locked_until = self._records.reserve_attempt(
+                login_counter_for_username(username),
+                MAX_FAILED_LOGINS_PER_USERNAME,
+                LOCKOUT_WINDOW_SECONDS,
+                now,
+            )
+            if locked_until is not None:  # not checked after all: not this address's failure
+                self._records.release_attempt(by_address, now)
+        if locked_until is not None:
+            raise TooManyAttempts(max(1, math.ceil(locked_until - now)))
 
     @property
     def token_lifetime_seconds(self) -> int:

@@ -1,4 +1,4 @@
-"""How the service talks to DynamoDB: one client per container, bounded retries and
+"""How the service talks to DynamoDB (and SSM): one client per container, bounded retries and
 timeouts, and transient failures turned into ``ServiceUnavailable`` (HTTP 503).
 
 The endpoint comes from boto3's standard ``AWS_ENDPOINT_URL_DYNAMODB``, so the local
@@ -20,13 +20,15 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from chalicelib import request_budget
 from chalicelib.errors import ServiceUnavailable
 
-# Bounded retries, and timeouts well under the Lambda timeout (config.json: 15 s).
+# Bounded retries and short timeouts (a DynamoDB call takes milliseconds); on top of them,
+# request_budget stops any attempt that could not finish within the request's budget.
 CLIENT_CONFIG = Config(
     retries={"mode": "standard", "total_max_attempts": 3},  # first try + 2 retries
-    connect_timeout=2,
-    read_timeout=4,
+    connect_timeout=1,
+    read_timeout=3,
 )
 
 TRANSIENT_ERROR_CODES = frozenset(
@@ -41,12 +43,25 @@ TRANSIENT_ERROR_CODES = frozenset(
     }
 )
 RETRY_AFTER_SECONDS = 1
+# An AWS call that got no answer in time: unreachable, too slow, or out of request budget.
+UNANSWERED_CALL_ERRORS = (
+    EndpointConnectionError,
+    ConnectTimeoutError,
+    ReadTimeoutError,
+    ConnectionClosedError,
+    request_budget.BudgetExhausted,
+)
 
 T = TypeVar("T")
 
 
+def create_ssm_client() -> Any:
+    """The secret store's client: the same bounded timeouts and request budget."""
+    return request_budget.install(boto3.client("ssm", config=CLIENT_CONFIG))
+
+
 def create_dynamodb_client() -> Any:
-    return boto3.client("dynamodb", config=CLIENT_CONFIG)
+    return request_budget.install(boto3.client("dynamodb", config=CLIENT_CONFIG))
 
 
 def error_code(error: ClientError) -> str:
@@ -61,10 +76,5 @@ def call_storage(operation: Callable[..., T], **kwargs: Any) -> T:
         if error_code(error) in TRANSIENT_ERROR_CODES:
             raise ServiceUnavailable(RETRY_AFTER_SECONDS) from error
         raise
-    except (
-        EndpointConnectionError,
-        ConnectTimeoutError,
-        ReadTimeoutError,
-        ConnectionClosedError,
-    ) as error:
+    except UNANSWERED_CALL_ERRORS as error:
         raise ServiceUnavailable(RETRY_AFTER_SECONDS) from error

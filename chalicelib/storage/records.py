@@ -1,4 +1,4 @@
-"""Short-lived records in DynamoDB: idempotency keys and failed-login counters.
+"""Short-lived records in DynamoDB: idempotency keys and login attempt counters.
 
 Both expire through TTL on ``expires_at``; since TTL deletion can lag by hours, every read
 and condition here also compares ``expires_at`` with the clock.
@@ -13,19 +13,14 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.storage.client import call_storage, error_code
+from chalicelib.errors import ServiceUnavailable
+from chalicelib.storage.client import RETRY_AFTER_SECONDS, call_storage, error_code
 from chalicelib.storage.table_layout import EXPIRES_AT, RECORD_KEY
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60
 # Longer than the Lambda timeout: a claim older than this belongs to a request that died.
 IDEMPOTENCY_LEASE_SECONDS = 30
 IN_FLIGHT, COMPLETED = "in_flight", "completed"
-
-
-@dataclass(frozen=True)
-class LoginFailures:
-    count: int
-    window_ends: float
 
 
 @dataclass(frozen=True)
@@ -40,57 +35,94 @@ class RecordsRepository:
         self._client = client
         self._table = table_name
 
-    # --- failed logins -------------------------------------------------------------------
+    # --- login attempt counters ----------------------------------------------------------
 
-    def login_failures(self, username: str, now: float) -> LoginFailures | None:
-        item = call_storage(
-            self._client.get_item,
-            TableName=self._table,
-            Key=_key(_login_key(username)),
-            ConsistentRead=True,
-        ).get("Item")
-        if item is None or float(item["window_ends"]["N"]) <= now:
-            return None
-        return LoginFailures(int(item["failures"]["N"]), float(item["window_ends"]["N"]))
+    def reserve_attempt(
+        self, counter: str, limit: int, window_seconds: int, now: float
+    ) -> float | None:
+        """Count one login attempt against ``counter`` *before* its password is checked.
 
-    def record_login_failure(self, username: str, now: float, window_seconds: int) -> None:
-        """Count one failure in the current window, or start a new window."""
+        ``None`` when the attempt was counted (the caller may check one password), or the
+        epoch second the live window ends when ``limit`` attempts are already counted. The
+        increment is a single conditional write, so however many requests arrive at once,
+        no more than ``limit`` of them are ever let through in one window. A missing counter
+        opens a window in that same write; an expired one is replaced by a conditional put.
+        """
         window_end = {"N": str(int(now) + window_seconds)}
-        try:
+        for _ in range(3):  # a lost race to reopen an expired window is retried
+            try:
+                call_storage(
+                    self._client.update_item,
+                    TableName=self._table,
+                    Key=_key(counter),
+                    UpdateExpression=(
+                        "ADD failures :one SET window_ends = if_not_exists(window_ends, :end), "
+                        "#expires_at = if_not_exists(#expires_at, :end)"
+                    ),
+                    ConditionExpression=(
+                        "attribute_not_exists(#pk) OR (window_ends > :now AND failures < :limit)"
+                    ),
+                    ExpressionAttributeNames={"#pk": RECORD_KEY, "#expires_at": EXPIRES_AT},
+                    ExpressionAttributeValues={
+                        ":one": {"N": "1"},
+                        ":end": window_end,
+                        ":now": {"N": str(now)},
+                        ":limit": {"N": str(limit)},
+                    },
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+                return None
+            except ClientError as error:
+                if error_code(error) != "ConditionalCheckFailedException":
+                    raise
+                item = error.response.get("Item")
+            if item is not None and float(item["window_ends"]["N"]) > now:
+                return float(item["window_ends"]["N"])  # a live window, already at the limit
+            if self._reopen_window(counter, now, window_end):
+                return None
+        raise ServiceUnavailable(RETRY_AFTER_SECONDS)  # pathological contention: retry later
+
+    def release_attempt(self, counter: str, now: float) -> None:
+        """Give back one counted attempt (its password was right); best effort."""
+        with contextlib.suppress(ClientError):
             call_storage(
                 self._client.update_item,
                 TableName=self._table,
-                Key=_key(_login_key(username)),
-                UpdateExpression=(
-                    "ADD failures :one SET window_ends = if_not_exists(window_ends, :end), "
-                    "#expires_at = if_not_exists(#expires_at, :end)"
-                ),
-                ConditionExpression="attribute_not_exists(#pk) OR window_ends > :now",
-                ExpressionAttributeNames={"#pk": RECORD_KEY, "#expires_at": EXPIRES_AT},
+                Key=_key(counter),
+                UpdateExpression="ADD failures :minus_one",
+                ConditionExpression="window_ends > :now AND failures > :zero",
                 ExpressionAttributeValues={
-                    ":one": {"N": "1"},
-                    ":end": window_end,
+                    ":minus_one": {"N": "-1"},
+                    ":zero": {"N": "0"},
                     ":now": {"N": str(now)},
                 },
             )
-        except ClientError as error:
-            if error_code(error) != "ConditionalCheckFailedException":
-                raise
-            call_storage(  # the old window has passed: this failure opens a new one
+
+    def clear_attempts(self, counter: str) -> None:
+        call_storage(self._client.delete_item, TableName=self._table, Key=_key(counter))
+
+    def _reopen_window(self, counter: str, now: float, window_end: dict[str, str]) -> bool:
+        """Replace an expired window (TTL deletion lags) with a new one holding this attempt;
+        ``False`` if another request got there first."""
+        try:
+            call_storage(
                 self._client.put_item,
                 TableName=self._table,
                 Item={
-                    **_key(_login_key(username)),
+                    **_key(counter),
                     "failures": {"N": "1"},
                     "window_ends": window_end,
                     EXPIRES_AT: window_end,
                 },
+                ConditionExpression="attribute_not_exists(#pk) OR window_ends <= :now",
+                ExpressionAttributeNames={"#pk": RECORD_KEY},
+                ExpressionAttributeValues={":now": {"N": str(now)}},
             )
-
-    def clear_login_failures(self, username: str) -> None:
-        call_storage(
-            self._client.delete_item, TableName=self._table, Key=_key(_login_key(username))
-        )
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
 
     # --- idempotency keys ----------------------------------------------------------------
 
@@ -172,9 +204,19 @@ def _key(pk: str) -> dict[str, Any]:
     return {RECORD_KEY: {"S": pk}}
 
 
-def _login_key(username: str) -> str:
+def login_counter_for_address(username: str, address: str) -> str:
+    """The counter of login attempts for ``username`` from one client address."""
+    return "login#" + _digest(username.lower() + "\x00" + address)
+
+
+def login_counter_for_username(username: str) -> str:
+    """The counter of login attempts for ``username`` from every address together."""
+    return "login-all#" + _digest(username.lower())
+
+
+def _digest(text: str) -> str:
     # Hashed: a username as sent may be any size, and locked unknown names look like real ones.
-    return "login#" + hashlib.sha256(username.lower().encode("utf-8", "replace")).hexdigest()
+    return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()
 
 
 def _idempotency_key(user_id: str, key: str) -> str:
