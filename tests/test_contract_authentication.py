@@ -7,9 +7,11 @@ import hashlib
 import hmac
 import json
 import time
+from typing import Any
 
 import pytest
 
+from chalicelib.auth.signing_secret import key_id
 from tests.support import Api
 
 PROTECTED_ROUTES = [
@@ -117,6 +119,50 @@ def test_any_bad_token_is_a_403_from_the_authorizer(api: Api, case: str) -> None
     assert reply.status == 403, reply
     assert reply.error_code is None  # API Gateway's deny body, not the API's: the view never ran
     assert b"not authorized" in reply.body
+
+
+def _hand_signed(api: Api, **overrides: Any) -> str:
+    """A valid token with claims overridden, built and signed without PyJWT (which refuses
+    to encode some wrong types), with the service's secret and ``kid``."""
+    secret = api.signing_secret.encode()
+    header = {"alg": "HS256", "typ": "JWT", "kid": key_id(secret)}
+    return _forge(header, {**_claims(api), **overrides}, secret)
+
+
+# Contract v2: integer dates, a bounded lifetime, non-blank names, one spelling per token.
+V2_REFUSALS = {
+    "iat as a string": lambda api: _hand_signed(api, iat=str(int(time.time()))),
+    "exp as a string": lambda api: _hand_signed(api, exp=str(int(time.time()) + 600)),
+    "exp 1e308 (never expires)": lambda api: _hand_signed(api, exp=1e308),
+    "nbf as a string": lambda api: _hand_signed(api, nbf=str(int(time.time()) - 10)),
+    "iat true": lambda api: _hand_signed(api, iat=True),
+    "iat as a float": lambda api: _hand_signed(api, iat=float(int(time.time()))),
+    "blank sub": lambda api: _hand_signed(api, sub=" "),
+    "blank username": lambda api: _hand_signed(api, username=" \t"),
+    "empty jti": lambda api: _hand_signed(api, jti=""),
+    # Beyond any configurable lifetime (at most 86400 s), whatever the stage's default.
+    "exp - iat of 100000 s": lambda api: _hand_signed(api, exp=int(time.time()) + 100000),
+    "a valid token with = appended": lambda api: api.token() + "=",
+    "a valid token with == appended": lambda api: api.token() + "==",
+}
+
+
+@pytest.mark.parametrize("case", sorted(V2_REFUSALS))
+def test_v2_claim_and_encoding_rules_are_a_403_from_the_authorizer(api: Api, case: str) -> None:
+    reply = api.request(
+        "GET", "/users/me", headers={"Authorization": "Bearer " + V2_REFUSALS[case](api)}
+    )
+    assert reply.status == 403, reply
+    assert reply.error_code is None  # API Gateway's deny body, not the API's: the view never ran
+    assert b"not authorized" in reply.body
+
+
+def test_the_hand_signed_control_token_is_accepted(api: Api) -> None:
+    """The tokens above differ from this one only in the rule they break."""
+    user = api.new_user()
+    token = _hand_signed(api, sub=user.id, username=user.username)
+    reply = api.request("GET", "/users/me", headers={"Authorization": f"Bearer {token}"})
+    assert reply.status == 200, reply
 
 
 @pytest.mark.parametrize(
