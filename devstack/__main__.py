@@ -3,6 +3,9 @@
 Environment: ``PORT`` (default 8000); ``DYNAMODB`` = ``moto`` (default, in memory),
 an endpoint URL such as ``http://127.0.0.1:8001`` for DynamoDB Local, or ``aws``;
 ``TOKEN_SIGNING_SECRET`` (generated per run when unset).
+
+Every setting is checked first (``devstack.preflight``): a bad one prints one line to
+stderr, naming the variable, its value and the rule, and exits 2 with nothing started.
 """
 
 from __future__ import annotations
@@ -11,7 +14,10 @@ import os
 import signal
 import sys
 
+from devstack.preflight import PreflightError, check_environment
 from devstack.stack import LocalStack, StackError
+
+CONFIGURATION_ERROR = 2
 
 
 def _stop(signum: int, _frame: object) -> None:
@@ -23,9 +29,13 @@ def main() -> int:
     # and "one Ctrl-C stops everything" should not depend on how make was started.
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _stop)
-    port = int(os.environ.get("PORT", "8000"))
-    dynamodb = os.environ.get("DYNAMODB", "moto")
-    stack = LocalStack(port, dynamodb=dynamodb, autoreload=True)
+    try:
+        settings = check_environment(os.environ)
+    except PreflightError as error:
+        print(f"make run: {error}", file=sys.stderr)
+        return CONFIGURATION_ERROR
+    dynamodb = settings.dynamodb
+    stack = LocalStack(settings.port, dynamodb=dynamodb, autoreload=True)
     try:
         stack.start()
         storage = {

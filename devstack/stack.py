@@ -20,10 +20,12 @@ from typing import IO, Any
 
 import boto3
 
-from chalicelib.auth.signing_secret import MIN_SECRET_BYTES
 from chalicelib.config import Settings
 from chalicelib.storage.table_layout import create_missing_tables
+from devstack.preflight import SIGNING_SECRETS, StackError, check_port_free, check_signing_secret
 
+# StackError is defined with the start-up checks in devstack.preflight, which do not
+# import boto3; ``from devstack.stack import StackError`` keeps working.
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 LOCAL_STAGE = "local"
 FAKE_CREDENTIALS = {
@@ -31,10 +33,6 @@ FAKE_CREDENTIALS = {
     "AWS_SECRET_ACCESS_KEY": "local",
     "AWS_SESSION_TOKEN": "local",
 }
-
-
-class StackError(RuntimeError):
-    """The stack could not start; the message says which part and why."""
 
 
 def free_port() -> int:
@@ -120,11 +118,10 @@ class LocalStack:
         env = self.environ
         env["STAGE"] = LOCAL_STAGE
         env.setdefault("AWS_DEFAULT_REGION", env.get("AWS_REGION", "us-east-1"))
-        secret = env.get("TOKEN_SIGNING_SECRET")
-        if not secret:
+        for variable in SIGNING_SECRETS:  # the rules make run checks before calling us
+            check_signing_secret(variable, env.get(variable))
+        if not env.get("TOKEN_SIGNING_SECRET"):
             env["TOKEN_SIGNING_SECRET"] = secrets.token_urlsafe(48)
-        elif len(secret.encode()) < MIN_SECRET_BYTES:
-            raise StackError(f"TOKEN_SIGNING_SECRET must be at least {MIN_SECRET_BYTES} bytes")
         if self.dynamodb == "aws":
             env.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
             return
@@ -165,6 +162,9 @@ class LocalStack:
         command = [*chalice, "local", "--host", "127.0.0.1", "--port", str(self.port)]
         if not self.autoreload:
             command.append("--no-autoreload")
+        # Checked again right before chalice binds (make run checked before starting
+        # anything): /health below would otherwise be answered by whoever holds the port.
+        check_port_free(self.port)
         process = self._spawn([*command, "--stage", LOCAL_STAGE], stdout=self.output)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
