@@ -6,15 +6,55 @@ is safe to show a client. Nothing here knows about Chalice or DynamoDB.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+# v2: a request never gets an error body larger than this, and ``details`` lists at most
+# MAX_ERROR_DETAILS problems (the first ones found). Without the caps, a 64 KiB body of
+# thousands of unknown keys was answered with a 405 kB list naming every one of them.
+MAX_ERROR_DETAILS = 20
+MAX_ERROR_BODY_BYTES = 16 * 1024
+# Field names and messages may echo client input (an unknown key, a query parameter's name);
+# longer ones are cut to this many characters, ending in "...".
+MAX_FIELD_CHARS = 64
+MAX_MESSAGE_CHARS = 200
+# An error's own message is the code's text, never client input; the cap only makes the
+# size bound hold by construction (500 characters escape to at most 6 kB).
+MAX_ERROR_MESSAGE_CHARS = 500
+
+
+def shorten(text: str, limit: int = MAX_FIELD_CHARS) -> str:
+    """``text``, or its first ``limit - 3`` characters and "..." when it is longer.
+
+    Used wherever client input is echoed back, so that no error body grows with it.
+    """
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def encoded_size(value: object) -> int:
+    """Bytes of ``value`` as Chalice serialises a response body (compact, ASCII-escaped).
+
+    Escaped ASCII is never shorter than UTF-8 (``\\uXXXX`` is 6 bytes per UTF-16 unit, UTF-8
+    at most 4 per character), so this bounds the body whichever way it is encoded.
+    """
+    return len(json.dumps(value, separators=(",", ":")))
 
 
 @dataclass(frozen=True)
 class FieldError:
-    """One broken rule: which field (or query parameter, or header) and why."""
+    """One broken rule: which field (or query parameter, or header) and why.
+
+    Both texts are shortened on creation (``MAX_FIELD_CHARS``, ``MAX_MESSAGE_CHARS``): they
+    may carry client input, and the error body they end up in has a fixed size bound.
+    """
 
     field: str
     message: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "field", shorten(self.field, MAX_FIELD_CHARS))
+        object.__setattr__(self, "message", shorten(self.message, MAX_MESSAGE_CHARS))
 
     def to_json(self) -> dict[str, str]:
         return {"field": self.field, "message": self.message}
@@ -30,7 +70,7 @@ class ApiError(Exception):
     def __init__(self, message: str | None = None) -> None:
         super().__init__(message or self.message)
         if message is not None:
-            self.message = message
+            self.message = shorten(message, MAX_ERROR_MESSAGE_CHARS)
 
     def headers(self) -> dict[str, str]:
         return {}
@@ -45,16 +85,40 @@ class InvalidJson(ApiError):
 
 
 class ValidationFailed(ApiError):
+    """``400 validation_error``: ``details`` names each broken rule, the first 20 of them.
+
+    Validators collect every problem they find so a client fixes them in one round trip;
+    only the first ``MAX_ERROR_DETAILS`` are kept (the message says when more were found),
+    and ``to_json`` keeps the body within ``MAX_ERROR_BODY_BYTES`` whatever they contain.
+    """
+
     status, code = 400, "validation_error"
     message = "The request has invalid fields."
 
-    def __init__(self, details: list[FieldError]) -> None:
-        super().__init__()
-        self.details = details
+    def __init__(self, details: Sequence[FieldError]) -> None:
+        found = len(details)
+        super().__init__(
+            None
+            if found <= MAX_ERROR_DETAILS
+            else f"The request has {found} problems; details lists the first {MAX_ERROR_DETAILS}."
+        )
+        self.details = list(details[:MAX_ERROR_DETAILS])
 
     def to_json(self) -> dict[str, object]:
         body = super().to_json()
-        body["error"]["details"] = [detail.to_json() for detail in self.details]  # type: ignore[index]
+        details: list[dict[str, str]] = []
+        body["error"]["details"] = details  # type: ignore[index]
+        # A detail escapes to at most ~3.2 kB (64 + 200 characters of up to 12 bytes). Twenty
+        # echoed names with the code's short messages stay well within the bound (about 15 kB
+        # even for names of emoji); this guard holds it whatever the details contain. The
+        # first detail always fits, so ``details`` is never empty.
+        size = encoded_size(body)
+        for detail in self.details:
+            item = detail.to_json()
+            size += encoded_size(item) + (1 if details else 0)
+            if details and size > MAX_ERROR_BODY_BYTES:
+                break
+            details.append(item)
         return body
 
 
@@ -66,6 +130,16 @@ class InvalidCursor(ApiError):
 class InvalidCredentials(ApiError):
     status, code = 401, "invalid_credentials"
     message = "Unknown username or wrong password."
+
+
+class InvalidRefreshToken(ApiError):
+    status, code = 401, "invalid_refresh_token"
+    message = "The refresh token is not valid; log in again."
+
+
+class AccountClosed(ApiError):
+    status, code = 401, "account_closed"
+    message = "This account has been deleted."
 
 
 class NotFound(ApiError):

@@ -1,16 +1,18 @@
 """Properties of the field rules and the pagination cursors, over generated input (hypothesis).
 
 The strategies make the awkward inputs common rather than lucky: lone surrogates, non-ASCII
-digits, Unicode white space, names just over the 64-character echo limit, values at the
-length bounds. Runs are bounded (a few hundred examples per property, no deadline) and
-write no example database.
+digits, Unicode white space, invisible characters (default-ignorables, combining marks,
+controls), names just over the 64-character echo limit, values at the length bounds. Runs
+are bounded (a few hundred examples per property, no deadline) and write no example database.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import string
+import unicodedata
 from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
@@ -22,6 +24,9 @@ from hypothesis import strategies as st
 from chalicelib.domain.cursors import CursorCodec
 from chalicelib.domain.ids import is_valid_id, new_id
 from chalicelib.domain.validation import (
+    DEFAULT_IGNORABLE_RANGES,
+    GRAPHEME_EXTENDER_RANGES,
+    LIST_QUERY_PARAMETERS,
     TASK_FIELDS,
     TASK_STATUSES,
     validate_list_query,
@@ -30,7 +35,12 @@ from chalicelib.domain.validation import (
     validate_registration,
     validate_task_patch,
 )
-from chalicelib.errors import InvalidCursor, ValidationFailed
+from chalicelib.errors import (
+    MAX_ERROR_BODY_BYTES,
+    MAX_ERROR_DETAILS,
+    InvalidCursor,
+    ValidationFailed,
+)
 
 PROPERTY = settings(
     max_examples=300,
@@ -54,6 +64,11 @@ ECHO_LIMIT = 64  # unknown names longer than this are echoed as their first 61 c
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 BASE64URL = string.ascii_letters + string.digits + "-_"
 WHITE_SPACE = " \t\n\r\x0b\x0c\x1c\x85\xa0\u2028\u3000"
+# Default-ignorables that trimming removes wherever they are in the surrounding run (no
+# grapheme extenders): ZERO WIDTH SPACE, BOM, WORD JOINER, SOFT HYPHEN, LRM, LANGUAGE TAG.
+IGNORABLE = "\u200b\ufeff\u2060\u00ad\u200e\U000e0001"
+# Characters that are neither trimmed nor visible, and extenders kept after a kept character.
+INVISIBLE = "\u0301\u20dd\x00\x1b\u0600\u034f\ufe0f\u200d\U000e0067\U000e007f"
 NON_ASCII_ZEROS = ("\u0660", "\u06f0", "\u0966", "\uff10", "\U0001d7ce")  # Arabic-Indic, ...
 
 # Characters: anything, with the awkward ones made common rather than left to luck.
@@ -62,10 +77,56 @@ awkward_chars = st.one_of(
     st.characters(),
     lone_surrogates,
     st.characters(categories=["Nd"]),
-    st.sampled_from(WHITE_SPACE),
+    st.sampled_from(WHITE_SPACE + IGNORABLE + INVISIBLE),
 )
-clean_chars = st.characters(codec="utf-8")  # valid Unicode text: no surrogates
-visible_chars = st.characters(exclude_categories=("Cs", "Zs", "Zl", "Zp", "Cc"))
+clean_chars = st.one_of(
+    st.characters(codec="utf-8"),  # valid Unicode text: no surrogates
+    st.sampled_from(WHITE_SPACE + IGNORABLE + INVISIBLE),
+)
+
+
+def _is_default_ignorable(character: str) -> bool:
+    return any(low <= ord(character) <= high for low, high in DEFAULT_IGNORABLE_RANGES)
+
+
+def _is_extender(character: str) -> bool:
+    return any(low <= ord(character) <= high for low, high in GRAPHEME_EXTENDER_RANGES)
+
+
+def _is_trimmable(character: str) -> bool:
+    return character.isspace() or _is_default_ignorable(character)
+
+
+def _is_visible(character: str) -> bool:
+    return not _is_trimmable(character) and unicodedata.category(character) not in (
+        "Cc", "Cf", "Mn", "Mc", "Me",
+    )  # fmt: skip
+
+
+def _trimmed(text: str) -> str:
+    """The trimming rule, restated plainly as the oracle: drop white space and
+    default-ignorables from both ends, except the extenders right after the last kept one."""
+    characters = list(text)
+    while characters and _is_trimmable(characters[0]):
+        characters.pop(0)
+    end = len(characters)
+    while end and _is_trimmable(characters[end - 1]):
+        end -= 1
+    while end and end < len(characters) and _is_extender(characters[end]):
+        end += 1
+    return "".join(characters[:end])
+
+
+def _fits(text: str, limit: int) -> bool:
+    """Whether a title or tag is acceptable: some visible character, at most ``limit``
+    characters once trimmed."""
+    trimmed = _trimmed(text)
+    return any(_is_visible(character) for character in trimmed) and len(trimmed) <= limit
+
+
+visible_chars = st.characters(
+    exclude_categories=("Cs", "Zs", "Zl", "Zp", "Cc", "Cf", "Cn", "Mn", "Mc", "Me")
+).filter(_is_visible)
 any_text = st.text(awkward_chars, max_size=30)
 clean_text = st.text(clean_chars, max_size=30)
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats() | any_text
@@ -82,8 +143,8 @@ arbitrary_bodies = st.dictionaries(
 
 
 def _padded(core: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
-    """``core`` with some Unicode white space on either side."""
-    space = st.text(st.sampled_from(WHITE_SPACE), max_size=3)
+    """``core`` with some Unicode white space and default-ignorables on either side."""
+    space = st.text(st.sampled_from(WHITE_SPACE + IGNORABLE), max_size=3)
     return st.tuples(space, core, space).map("".join)
 
 
@@ -94,10 +155,18 @@ def _sized(
     return st.integers(low, high).flatmap(lambda n: st.text(chars, min_size=n, max_size=n))
 
 
+def _fits_a_title(text: str) -> bool:
+    return _fits(text, 200)
+
+
+def _fits_a_tag(text: str) -> bool:
+    return _fits(text, 40)
+
+
 # Valid values, in the form a client might send them (untrimmed where trimming applies).
 valid_titles = _padded(
     st.one_of(
-        st.text(clean_chars, min_size=1, max_size=200).map(str.strip).filter(bool),
+        st.text(clean_chars, min_size=1, max_size=200).map(_trimmed).filter(_fits_a_title),
         _sized(199, 200),
     )
 )
@@ -105,7 +174,7 @@ valid_descriptions = clean_text | _sized(3990, 4000, st.sampled_from("ab é\n"))
 valid_due_dates = st.none() | st.dates().map(date.isoformat)
 valid_tag_values = _padded(
     st.one_of(
-        st.text(clean_chars, min_size=1, max_size=40).map(str.strip).filter(bool),
+        st.text(clean_chars, min_size=1, max_size=40).map(_trimmed).filter(_fits_a_tag),
         _sized(40, 40),
         st.sampled_from(["a", "b", "work"]),  # duplicates, once trimmed
     )
@@ -141,7 +210,7 @@ def _non_ascii_digits(text: str, zero: str) -> str:
 # Values that break exactly one rule of their field.
 not_strings = json_values.filter(lambda value: not isinstance(value, str))
 with_lone_surrogate = st.tuples(clean_text, lone_surrogates, clean_text).map("".join)
-blank = st.text(st.sampled_from(WHITE_SPACE), max_size=4)
+blank = st.text(st.sampled_from(WHITE_SPACE + IGNORABLE + INVISIBLE), max_size=4)
 INVALID_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "title": st.one_of(
         not_strings, blank, with_lone_surrogate, _padded(_sized(201, 240, visible_chars))
@@ -236,15 +305,16 @@ def test_a_title_is_accepted_exactly_when_it_trims_to_1_to_200_characters(title:
     acceptable = (
         isinstance(title, str)
         and not any("\ud800" <= c <= "\udfff" for c in title)
-        and 1 <= len(title.strip()) <= 200
+        and _fits(title, 200)
     )
     if not acceptable:
         assert isinstance(outcome, ValidationFailed)
         assert [detail.field for detail in outcome.details] == ["title"]
         return
     assert not isinstance(outcome, ValidationFailed), outcome.details
-    assert outcome.title == title.strip() == outcome.title.strip()
+    assert outcome.title == _trimmed(title) == _trimmed(outcome.title)
     assert 1 <= len(outcome.title) <= 200
+    assert outcome.title in title  # trimming only ever removes from the ends
 
 
 @PROPERTY
@@ -254,16 +324,15 @@ def test_accepted_tags_are_trimmed_unique_bounded_and_in_first_seen_order(tags: 
     if isinstance(outcome, ValidationFailed):
         assert [detail.field for detail in outcome.details] == ["tags"]
         trimmed_ok = all(
-            not any("\ud800" <= c <= "\udfff" for c in tag) and 1 <= len(tag.strip()) <= 40
-            for tag in tags
+            not any("\ud800" <= c <= "\udfff" for c in tag) and _fits(tag, 40) for tag in tags
         )
         assert len(tags) > 20 or not trimmed_ok
         return
     accepted = outcome.tags
-    trimmed_input = [tag.strip() for tag in tags]
+    trimmed_input = [_trimmed(tag) for tag in tags]
     assert len(tags) <= 20
     assert len(accepted) <= 20
-    assert all(tag == tag.strip() and 1 <= len(tag) <= 40 for tag in accepted)
+    assert all(tag == _trimmed(tag) and 1 <= len(tag) <= 40 for tag in accepted)
     assert len(set(accepted)) == len(accepted)
     assert set(accepted) == set(trimmed_input)
     first_seen = [trimmed_input.index(tag) for tag in accepted]
@@ -317,6 +386,54 @@ def test_every_unknown_query_parameter_is_named_in_the_details(
     named = {(detail.field, detail.message) for detail in outcome.details}
     for name in extra:
         assert (_echoed(name), "is not a known query parameter") in named
+
+
+@PROPERTY
+@given(
+    params=st.dictionaries(
+        st.sampled_from(LIST_QUERY_PARAMETERS) | any_text,
+        st.lists(any_text, min_size=1, max_size=3),
+        max_size=6,
+    )
+)
+def test_a_query_parameter_given_more_than_once_is_named_as_repeated(
+    params: dict[str, list[str]],
+) -> None:
+    outcome = _outcome(validate_list_query, params)
+    repeated = [name for name in LIST_QUERY_PARAMETERS if len(params.get(name, [])) > 1]
+    if repeated:
+        assert isinstance(outcome, ValidationFailed)
+        named = {(detail.field, detail.message) for detail in outcome.details}
+        assert {(name, "must be given at most once") for name in repeated} <= named
+        assert all(  # a repeated parameter's values are not judged: which would count?
+            detail.message == "must be given at most once"
+            for detail in outcome.details
+            if detail.field in repeated
+        )
+    once = {name: values[0] for name, values in params.items() if len(values) == 1}
+    if not repeated and len(once) == len(params):  # each given once: as if given plainly
+        plain = _outcome(validate_list_query, once)
+        if isinstance(plain, ValidationFailed):
+            assert isinstance(outcome, ValidationFailed)
+            assert outcome.details == plain.details
+        else:
+            assert outcome == plain
+
+
+@PROPERTY
+@given(
+    validator=st.sampled_from(sorted(VALIDATORS)),
+    unknown=st.lists(any_text | _sized(60, 70, awkward_chars), min_size=1, max_size=60),
+)
+def test_error_bodies_hold_at_most_twenty_details_and_16_kib(
+    validator: str, unknown: list[str]
+) -> None:
+    outcome = _outcome(VALIDATORS[validator], dict.fromkeys(unknown, 0))
+    assert isinstance(outcome, ValidationFailed)
+    assert 1 <= len(outcome.details) <= MAX_ERROR_DETAILS
+    body = outcome.to_json()
+    assert len(json.dumps(body, separators=(",", ":"))) <= MAX_ERROR_BODY_BYTES
+    assert body["error"]["details"] == [detail.to_json() for detail in outcome.details]
 
 
 @PROPERTY

@@ -6,13 +6,15 @@ naming each broken rule, so a client fixes all of them in one round trip.
 
 from __future__ import annotations
 
+import bisect
 import re
-from collections.abc import Callable, Mapping
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
-from chalicelib.errors import FieldError, ValidationFailed
+from chalicelib.errors import FieldError, ValidationFailed, shorten
 
 TASK_STATUSES = ("todo", "in_progress", "done")
 TASK_FIELDS = ("title", "description", "status", "due_date", "tags")
@@ -33,6 +35,76 @@ LIST_QUERY_PARAMETERS = ("limit", "status", "cursor")
 _DATE_PATTERN = re.compile(DATE_REGEX, re.ASCII)
 _DIGITS = re.compile(r"[0-9]{1,9}", re.ASCII)  # plain ASCII digits, short enough for int()
 
+# --- What trimming removes, and what counts as visible (titles and tags) ---------------------
+#
+# Python's str.isspace() characters (a unit test checks this list against all of Unicode).
+WHITE_SPACE_RANGES: tuple[tuple[int, int], ...] = (
+    (0x0009, 0x000D),
+    (0x001C, 0x0020),
+    (0x0085, 0x0085),
+    (0x00A0, 0x00A0),
+    (0x1680, 0x1680),
+    (0x2000, 0x200A),
+    (0x2028, 0x2029),
+    (0x202F, 0x202F),
+    (0x205F, 0x205F),
+    (0x3000, 0x3000),
+)
+# Unicode's Default_Ignorable_Code_Point property: characters that render as nothing
+# (zero-width spaces and joiners, bidi controls, variation selectors, fillers, tags), which
+# Python's unicodedata does not expose. From DerivedCoreProperties.txt of the Unicode
+# Character Database (https://www.unicode.org/Public/UCD/latest/ucd/DerivedCoreProperties.txt,
+# Unicode 15.1), reserved code points included as the file lists them.
+DEFAULT_IGNORABLE_RANGES: tuple[tuple[int, int], ...] = (
+    (0x00AD, 0x00AD),  # SOFT HYPHEN
+    (0x034F, 0x034F),  # COMBINING GRAPHEME JOINER
+    (0x061C, 0x061C),  # ARABIC LETTER MARK
+    (0x115F, 0x1160),  # HANGUL CHOSEONG FILLER..HANGUL JUNGSEONG FILLER
+    (0x17B4, 0x17B5),  # KHMER VOWEL INHERENT AQ..AA
+    (0x180B, 0x180F),  # MONGOLIAN FREE VARIATION SELECTORS, VOWEL SEPARATOR
+    (0x200B, 0x200F),  # ZERO WIDTH SPACE..RIGHT-TO-LEFT MARK
+    (0x202A, 0x202E),  # LEFT-TO-RIGHT EMBEDDING..RIGHT-TO-LEFT OVERRIDE
+    (0x2060, 0x206F),  # WORD JOINER..NOMINAL DIGIT SHAPES
+    (0x3164, 0x3164),  # HANGUL FILLER
+    (0xFE00, 0xFE0F),  # VARIATION SELECTOR-1..16
+    (0xFEFF, 0xFEFF),  # ZERO WIDTH NO-BREAK SPACE (byte order mark)
+    (0xFFA0, 0xFFA0),  # HALFWIDTH HANGUL FILLER
+    (0xFFF0, 0xFFF8),  # reserved
+    (0x1BCA0, 0x1BCA3),  # SHORTHAND FORMAT LETTER OVERLAP..UP STEP
+    (0x1D173, 0x1D17A),  # MUSICAL SYMBOL BEGIN BEAM..END PHRASE
+    (0xE0000, 0xE0FFF),  # LANGUAGE TAG, TAG characters, VARIATION SELECTOR-17..256, reserved
+)
+# The default-ignorables that extend the character before them (Grapheme_Cluster_Break
+# Extend or ZWJ in GraphemeBreakProperty.txt): the grapheme joiner, variation selectors,
+# ZWNJ and ZWJ, emoji tag characters. Right after a kept character they are part of it
+# ("\U0001f3f7\ufe0f" is one emoji; a subdivision flag ends in U+E007F CANCEL TAG), so
+# trimming keeps such a run; anywhere else in the surrounding run they are trimmed.
+GRAPHEME_EXTENDER_RANGES: tuple[tuple[int, int], ...] = (
+    (0x034F, 0x034F),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180D),
+    (0x180F, 0x180F),
+    (0x200C, 0x200D),
+    (0xFE00, 0xFE0F),
+    (0xE0020, 0xE007F),
+    (0xE0100, 0xE01EF),
+)
+# General categories that show nothing by themselves: controls, formats, combining marks.
+INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Mn", "Mc", "Me"})
+
+
+def _class_of(ranges: Iterable[tuple[int, int]]) -> str:
+    return "".join(
+        re.escape(chr(low)) if low == high else f"{re.escape(chr(low))}-{re.escape(chr(high))}"
+        for low, high in ranges
+    )
+
+
+_TRIMMABLE = _class_of(WHITE_SPACE_RANGES) + _class_of(DEFAULT_IGNORABLE_RANGES)
+_TRIMMABLE_RUN = re.compile(f"[{_TRIMMABLE}]*")
+_EXTENDER_RUN = re.compile(f"[{_class_of(GRAPHEME_EXTENDER_RANGES)}]*")
+_DEFAULT_IGNORABLE_STARTS = [low for low, _ in DEFAULT_IGNORABLE_RANGES]
+
 
 @dataclass(frozen=True)
 class TaskFields:
@@ -49,6 +121,12 @@ class TaskFields:
 class Credentials:
     username: str
     password: str
+
+
+@dataclass(frozen=True)
+class PasswordChange:
+    current_password: str
+    new_password: str
 
 
 @dataclass(frozen=True)
@@ -87,20 +165,92 @@ def validate_login(body: Mapping[str, Any]) -> Credentials:
     return _credentials(body, username=_text, password=_text)
 
 
+def validate_refresh_token(body: Mapping[str, Any]) -> str:
+    """``{"refresh_token": "..."}`` for refresh and logout: a string; whether it is a token
+    this service issued is for the session service to say (401, or silence on logout)."""
+    errors = _unknown_fields(body, ("refresh_token",))
+    token = _collect(errors, body, "refresh_token", _text, required=True)
+    if errors:
+        raise ValidationFailed(errors)
+    return token
+
+
+def validate_password_change(body: Mapping[str, Any]) -> PasswordChange:
+    """The current password is any string (a wrong one is 401); the new one obeys the rule."""
+    errors = _unknown_fields(body, ("current_password", "new_password"))
+    current = _collect(errors, body, "current_password", _text, required=True)
+    new = _collect(errors, body, "new_password", _new_password, required=True)
+    if errors:
+        raise ValidationFailed(errors)
+    return PasswordChange(current_password=current, new_password=new)
+
+
+def validate_account_deletion(body: Mapping[str, Any]) -> str:
+    """``{"password": "..."}``: any string (a wrong one is 401)."""
+    errors = _unknown_fields(body, ("password",))
+    password = _collect(errors, body, "password", _text, required=True)
+    if errors:
+        raise ValidationFailed(errors)
+    return password
+
+
 def is_well_formed_username(username: str) -> bool:
     return USERNAME_PATTERN.fullmatch(username) is not None
 
 
-def validate_list_query(params: Mapping[str, str] | None) -> ListQuery:
-    """Query parameters of GET /tasks; unknown parameters are rejected, not ignored."""
-    params = params or {}
-    errors = _unknown_fields(params, LIST_QUERY_PARAMETERS, noun="query parameter")
-    limit = _collect(errors, params, "limit", _limit, required=False)
-    status = _collect(errors, params, "status", _status, required=False)
-    cursor = params.get("cursor")
+class MultiValueQuery(Protocol):
+    """Query parameters that keep every value of a repeated name.
+
+    Chalice's ``app.current_request.query_params`` (a ``chalice.app.MultiDict``, built from
+    API Gateway's ``multiValueQueryStringParameters``) is one: indexing gives the last
+    value, ``getlist`` all of them.
+    """
+
+    def __iter__(self) -> Iterator[str]: ...
+
+    def getlist(self, name: str) -> list[str]: ...
+
+
+def validate_list_query(
+    params: MultiValueQuery | Mapping[str, str | list[str]] | None,
+) -> ListQuery:
+    """Query parameters of GET /tasks; unknown parameters are rejected, not ignored.
+
+    v2: a parameter given more than once (``limit=1&limit=2``) is rejected too, rather than
+    letting the last value silently win. ``params`` keeps every value: Chalice's
+    ``MultiDict`` as the view receives it, or a mapping of names to a value or a list of
+    values (a plain string is a parameter given once).
+    """
+    values = _query_values(params)
+    errors = _unknown_fields(values, LIST_QUERY_PARAMETERS, noun="query parameter")
+    single: dict[str, str] = {}
+    for name in LIST_QUERY_PARAMETERS:
+        given = values.get(name, [])
+        if len(given) > 1:
+            errors.append(FieldError(name, "must be given at most once"))
+        elif given:
+            single[name] = given[0]
+    limit = _collect(errors, single, "limit", _limit, required=False)
+    status = _collect(errors, single, "status", _status, required=False)
+    cursor = single.get("cursor")
     if errors:
         raise ValidationFailed(errors)
     return ListQuery(limit=LIMIT_DEFAULT if limit is None else limit, status=status, cursor=cursor)
+
+
+def _query_values(
+    params: MultiValueQuery | Mapping[str, str | list[str]] | None,
+) -> dict[str, list[str]]:
+    """Every value given for each parameter name, in the order received."""
+    if not params:
+        return {}
+    getlist = getattr(params, "getlist", None)
+    if getlist is not None:
+        return {name: list(getlist(name)) for name in params}
+    return {
+        name: list(value) if isinstance(value, list | tuple) else [value]
+        for name, value in params.items()  # type: ignore[union-attr]
+    }
 
 
 def _credentials(
@@ -158,8 +308,8 @@ def _unknown_fields(
 
 
 def _shorten(name: str) -> str:
-    """Echo a client's unknown field name back, but never a huge one."""
-    return name if len(name) <= 64 else name[:61] + "..."
+    """Echo a client's unknown field name back, but never a huge one (64 characters)."""
+    return shorten(name)
 
 
 def _text(value: Any) -> str:
@@ -172,12 +322,61 @@ def _text(value: Any) -> str:
     return value
 
 
+def trim(text: str) -> str:
+    """``text`` without surrounding white space and default-ignorable code points.
+
+    Both ends lose every ``str.isspace()`` character and every Default_Ignorable_Code_Point
+    (U+200B ZERO WIDTH SPACE, U+FEFF, U+2060 WORD JOINER, ...): invisible padding is not
+    stored, and cannot make two tags that look alike differ. One exception keeps emoji
+    whole: grapheme extenders (variation selectors, ZWJ, tag characters) directly after the
+    last kept character belong to it and stay (a trailing U+FE0F after an emoji stays).
+    """
+    start = _run_end(_TRIMMABLE_RUN, text)
+    # The trailing run is measured on the reversed text: a backward regex search would
+    # rescan every run of white space inside the text, quadratic on hostile input.
+    end = len(text) - _run_end(_TRIMMABLE_RUN, text[::-1])
+    if end <= start:
+        return ""
+    return text[start : _run_end(_EXTENDER_RUN, text, end)]
+
+
+def _run_end(run: re.Pattern[str], text: str, position: int = 0) -> int:
+    """Where the run of ``run``'s characters starting at ``position`` ends."""
+    match = run.match(text, position)
+    return position if match is None else match.end()
+
+
+def has_visible_character(text: str) -> bool:
+    """Whether ``text`` shows anything: a character that is not white space, not
+    default-ignorable, not a control or format character and not a combining mark.
+
+    A title of only U+200B, or of a lone U+0301 COMBINING ACUTE ACCENT, is as empty as
+    one of spaces. Usually decided by the first character; callers bound the length first.
+    """
+    return any(not _is_invisible(character) for character in text)
+
+
+def _is_invisible(character: str) -> bool:
+    return (
+        character.isspace()
+        or _is_default_ignorable(character)
+        or unicodedata.category(character) in INVISIBLE_CATEGORIES
+    )
+
+
+def _is_default_ignorable(character: str) -> bool:
+    code = ord(character)
+    index = bisect.bisect_right(_DEFAULT_IGNORABLE_STARTS, code) - 1
+    return index >= 0 and code <= DEFAULT_IGNORABLE_RANGES[index][1]
+
+
 def _title(value: Any) -> str:
-    title = _text(value).strip()
-    if not title:
-        raise _Invalid("must not be empty")
+    title = trim(_text(value))
+    # Length first: then the visibility scan reads at most TITLE_MAX characters.
     if len(title) > TITLE_MAX:
         raise _Invalid(f"must be at most {TITLE_MAX} characters")
+    if not has_visible_character(title):
+        raise _Invalid("must not be empty")
     return title
 
 
@@ -214,10 +413,10 @@ def _tags(value: Any) -> list[str]:
     tags: list[str] = []
     for index, item in enumerate(value):
         try:
-            tag = _text(item).strip()
+            tag = trim(_text(item))
         except _Invalid as invalid:
             raise _Invalid(f"item {index} {invalid}") from None
-        if not tag or len(tag) > TAG_MAX:
+        if len(tag) > TAG_MAX or not has_visible_character(tag):
             raise _Invalid(f"item {index} must be 1 to {TAG_MAX} characters after trimming")
         if tag not in tags:
             tags.append(tag)

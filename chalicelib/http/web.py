@@ -29,6 +29,10 @@ MAX_IF_MATCH_TAGS = 20
 ANY_CONTENT_TYPE = ["*/*"]
 IDEMPOTENCY_KEY_PATTERN = re.compile(r"[\x20-\x7e]{1,255}", re.ASCII)
 _ENTITY_TAG = re.compile(r'\s*(W/)?"([^"]*)"\s*', re.ASCII)
+# The exact decimal spelling of a version, as the ETag carries it: no sign, no leading zero,
+# no fraction, ASCII digits only (RFC 9110 strong comparison is by exact string). Sixteen
+# digits at most, so int() stays cheap; no version gets anywhere near that.
+_VERSION_SPELLING = re.compile(r"[1-9][0-9]{0,15}", re.ASCII)
 ASCII_SPACE = " \t\n\r\x0b\x0c"  # \s under re.ASCII, as around the entity tags
 _NEVER_MATCHES = -1
 
@@ -71,8 +75,11 @@ def is_json_media_type(content_type: str | None) -> bool:
 def parse_if_match(value: str | None) -> frozenset[int] | None:
     """The versions ``If-Match`` accepts; ``None`` when absent or ``*`` (any version).
 
-    Entity tags that are not a version this API issued (``"abc"``, weak ``W/"1"``) can
-    never match, so they are kept as an impossible version and the write answers 412.
+    v2: entity tags compare as exact strings (strong comparison, RFC 9110 section 8.8.3.2).
+    A tag matches version ``n`` only when its text is ``str(n)``: ``"1"`` matches 1, while
+    ``"01"``, ``"1.0"``, ``"+1"``, ``" 1"`` and weak ``W/"1"`` match nothing. Such tags, and
+    any other tag this API never issues (``"abc"``), are kept as an impossible version, so
+    the write answers 412 and changes nothing.
     """
     # Not str.strip(): that also strips NEL, NBSP and other Unicode spaces, which made
     # "\x85*" a wildcard while '\x85"1"' was a validation error.
@@ -89,7 +96,7 @@ def parse_if_match(value: str | None) -> frozenset[int] | None:
                 [FieldError("If-Match", 'must be "*" or quoted versions such as "3"')]
             )
         weak, opaque = match.groups()
-        strong_version = not weak and opaque.isdigit() and opaque.isascii() and len(opaque) < 16
+        strong_version = not weak and _VERSION_SPELLING.fullmatch(opaque) is not None
         versions.add(int(opaque) if strong_version else _NEVER_MATCHES)
     return frozenset(versions)
 
