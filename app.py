@@ -18,6 +18,7 @@ from chalicelib.auth.authorizer import AuthorizerUnavailable, authorize
 from chalicelib.auth.tokens import Principal
 from chalicelib.config import allowed_origin
 from chalicelib.domain import validation
+from chalicelib.domain.ids import is_valid_id
 from chalicelib.errors import ApiError, InternalError
 from chalicelib.http.web import (
     ANY_CONTENT_TYPE,
@@ -76,6 +77,8 @@ def jwt_authorizer(auth_request: AuthRequest) -> dict[str, Any]:
 
 
 CORS = cors_config(allowed_origin(os.environ))
+# Token responses must not be cached by a browser or a proxy (RFC 6749 section 5.1).
+NO_STORE = {"Cache-Control": "no-store"}
 PUBLIC = {"cors": CORS, "content_types": ANY_CONTENT_TYPE}
 PROTECTED = {**PUBLIC, "authorizer": jwt_authorizer}
 
@@ -148,21 +151,46 @@ def register() -> Response:
 @contract_errors
 def login() -> Response:
     credentials = validation.validate_login(_json_body())
-    accounts = runtime.account_service()
-    token = accounts.login(credentials, _client_address())
-    return json_response(
-        {
-            "access_token": token,
-            "token_type": "Bearer",
-            "expires_in": accounts.token_lifetime_seconds,
-        }
-    )
+    tokens = runtime.account_service().login(credentials, _client_address())
+    return json_response(tokens.to_json(), headers=NO_STORE)
+
+
+@app.route("/auth/refresh", methods=["POST"], **PUBLIC)
+@contract_errors
+def refresh() -> Response:
+    refresh_token = validation.validate_refresh_token(_json_body())
+    tokens = runtime.session_service().refresh(refresh_token)
+    return json_response(tokens.to_json(), headers=NO_STORE)
+
+
+@app.route("/auth/logout", methods=["POST"], **PUBLIC)
+@contract_errors
+def logout() -> Response:
+    refresh_token = validation.validate_refresh_token(_json_body())
+    runtime.session_service().logout(refresh_token)
+    return Response(body="", status_code=204)
 
 
 @app.route("/users/me", methods=["GET"], **PROTECTED)
 @contract_errors
 def current_user() -> Response:
     return json_response(runtime.account_service().profile(_principal()).to_json())
+
+
+@app.route("/users/me/password", methods=["PUT"], **PROTECTED)
+@contract_errors
+def change_password() -> Response:
+    change = validation.validate_password_change(_json_body())
+    runtime.account_service().change_password(_principal(), change, _client_address())
+    return Response(body="", status_code=204)
+
+
+@app.route("/users/me", methods=["DELETE"], **PROTECTED)
+@contract_errors
+def delete_account() -> Response:
+    password = validation.validate_account_deletion(_json_body())
+    runtime.account_service().delete_account(_principal(), password, _client_address())
+    return Response(body="", status_code=204)
 
 
 @app.route("/tasks", methods=["POST"], **PROTECTED)
@@ -239,3 +267,21 @@ def _client_address() -> str:
 
 def _request_id() -> str:
     return observability.request_id_of(app.current_request)
+
+
+@app.lambda_function(name="purge_account")
+def purge_account(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Continue deleting a closed account's tasks and records in the background.
+
+    ``DELETE /users/me`` invokes this asynchronously when an account is too large to purge
+    within the request; each invocation works until its timeout is near and then invokes
+    the next, until nothing of the account remains (chalicelib/services/account_purge.py).
+    """
+    user_id = event.get("user_id") if isinstance(event, dict) else None
+    if not isinstance(user_id, str) or not is_valid_id(user_id):
+        app.log.error("purge_account: no valid user_id in the event; nothing to do")
+        return {"done": False}
+    done = runtime.account_purge().continue_purge(
+        user_id, lambda: context.get_remaining_time_in_millis() / 1000
+    )
+    return {"user_id": user_id, "done": done}

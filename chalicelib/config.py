@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from chalicelib.errors import ConfigurationError
 
 LOCAL_STAGE = "local"
+# (lowest, highest, default) in seconds; the contract's defaults: 15 minutes and 30 days.
+ACCESS_TOKEN_LIFETIME_RANGE = (60, 86_400, 900)
+REFRESH_TOKEN_LIFETIME_RANGE = (3_600, 365 * 86_400, 30 * 86_400)
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,7 @@ class Settings:
     token_issuer: str
     token_audience: str
     token_lifetime_seconds: int
+    refresh_token_lifetime_seconds: int
     allowed_origin: str
     # Exactly one of these names where the token signing secret comes from; the
     # optional "previous" secret is still accepted, so rotating logs nobody out.
@@ -47,7 +51,12 @@ class Settings:
             sessions_table=environ.get("SESSIONS_TABLE", f"tasks-api-{stage}-sessions"),
             token_issuer=environ.get("TOKEN_ISSUER", "tasks-api"),
             token_audience=environ.get("TOKEN_AUDIENCE", "tasks-api"),
-            token_lifetime_seconds=_lifetime(environ.get("TOKEN_LIFETIME_SECONDS", "3600")),
+            token_lifetime_seconds=_whole_number(
+                "TOKEN_LIFETIME_SECONDS", environ, *ACCESS_TOKEN_LIFETIME_RANGE
+            ),
+            refresh_token_lifetime_seconds=_whole_number(
+                "REFRESH_TOKEN_LIFETIME_SECONDS", environ, *REFRESH_TOKEN_LIFETIME_RANGE
+            ),
             allowed_origin=allowed_origin(environ),
             signing_secret=environ.get("TOKEN_SIGNING_SECRET") or None,
             signing_secret_parameter=environ.get("TOKEN_SIGNING_SECRET_PARAMETER") or None,
@@ -63,7 +72,8 @@ def allowed_origin(environ: Mapping[str, str]) -> str:
     return environ.get("ALLOWED_ORIGIN", "*")
 
 
-def _lifetime(raw: str) -> int:
-    if not raw.isdigit() or not 60 <= int(raw) <= 86_400:
-        raise ConfigurationError("TOKEN_LIFETIME_SECONDS must be a whole number from 60 to 86400")
+def _whole_number(name: str, environ: Mapping[str, str], low: int, high: int, default: int) -> int:
+    raw = environ.get(name, str(default))
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+        raise ConfigurationError(f"{name} must be a whole number from {low} to {high}")
     return int(raw)

@@ -13,12 +13,14 @@ from botocore.exceptions import ClientError
 from chalicelib import runtime
 from chalicelib.auth import passwords
 from chalicelib.auth.signing_secret import key_id
+from chalicelib.storage.idempotency import record_key
 from chalicelib.storage.records import login_counter_for_address
 from devstack.storage_meter import StorageMeter
 from tests.conftest import TEST_SECRET
 from tests.support import Api, Reply, User
 
 RECORDS = "tasks-api-local-records"
+TASKS = "tasks-api-local-tasks"
 CHALICE_TEST_ADDRESS = "127.0.0.1"  # the sourceIp chalice.test.Client puts in every event
 
 
@@ -28,14 +30,25 @@ def _create(api: Api, user: User, key: str, title: str = "t") -> Reply:
     )
 
 
-def _record(moto_tables: Any, pk: str) -> dict[str, Any] | None:
-    return moto_tables.get_item(TableName=RECORDS, Key={"pk": {"S": pk}}).get("Item")
+def _idempotency_key(user: User, key: str) -> dict[str, Any]:
+    """Idempotency records live in their owner's tasks partition."""
+    return record_key(user.id, key)
 
 
-def _set(moto_tables: Any, pk: str, **numbers: float) -> None:
+def _counter_key(pk: str) -> dict[str, Any]:
+    return {"pk": {"S": pk}}
+
+
+def _record(moto_tables: Any, key: dict[str, Any] | str) -> dict[str, Any] | None:
+    table, key = (RECORDS, _counter_key(key)) if isinstance(key, str) else (TASKS, key)
+    return moto_tables.get_item(TableName=table, Key=key).get("Item")
+
+
+def _set(moto_tables: Any, key: dict[str, Any] | str, **numbers: float) -> None:
+    table, key = (RECORDS, _counter_key(key)) if isinstance(key, str) else (TASKS, key)
     moto_tables.update_item(
-        TableName=RECORDS,
-        Key={"pk": {"S": pk}},
+        TableName=table,
+        Key=key,
         UpdateExpression="SET " + ", ".join(f"{name} = :{name}" for name in numbers),
         ExpressionAttributeValues={f":{n}": {"N": str(int(v))} for n, v in numbers.items()},
     )
@@ -52,10 +65,10 @@ def test_a_key_whose_first_request_is_in_flight_is_409(
     user = inprocess_api.new_user()
     key = "in-flight"
     assert _create(inprocess_api, user, key).status == 201
-    pk = f"idempotency#{user.id}#{key}"
+    pk = _idempotency_key(user, key)
     moto_tables.update_item(
-        TableName=RECORDS,
-        Key={"pk": {"S": pk}},
+        TableName=TASKS,
+        Key=pk,
         UpdateExpression="SET #state = :in_flight, lease_until = :lease REMOVE #response",
         ExpressionAttributeNames={"#state": "state", "#response": "response"},
         ExpressionAttributeValues={
@@ -74,7 +87,7 @@ def test_a_key_whose_first_request_is_in_flight_is_409(
 def test_records_expire_after_24_hours(inprocess_api: Api, moto_tables: Any) -> None:
     user = inprocess_api.new_user()
     first = _create(inprocess_api, user, "daily")
-    pk = f"idempotency#{user.id}#daily"
+    pk = _idempotency_key(user, "daily")
     expires_at = int(_record(moto_tables, pk)["expires_at"]["N"])
     assert abs(expires_at - (time.time() + 24 * 3600)) < 60  # DynamoDB TTL removes it
     _set(moto_tables, pk, expires_at=time.time() - 1)  # past, but TTL has not deleted it yet
@@ -107,7 +120,7 @@ def test_a_failed_transaction_leaves_neither_task_nor_record(
     assert reply.status == (500 if code == "ValidationError" else 503)
     assert "injected" not in reply.body.decode()
     assert inprocess_api.request("GET", "/tasks", user=user).json()["items"] == []
-    assert _record(moto_tables, f"idempotency#{user.id}#atomic") is None  # claim released
+    assert _record(moto_tables, _idempotency_key(user, "atomic")) is None  # claim released
     retry = _create(inprocess_api, user, "atomic")
     assert retry.status == 201 and "Idempotent-Replayed" not in retry.headers
 

@@ -195,8 +195,9 @@ def sample_errors() -> Iterator[ApiError]:
     yield errors.ValidationFailed([FieldError("title", "must not be empty")])
     yield errors.InvalidCursor()
     yield errors.InvalidCredentials()
+    yield errors.InvalidRefreshToken()
+    yield errors.AccountClosed()
     yield errors.NotFound()
-    yield errors.NotFound("No such user.")
     yield errors.UsernameTaken()
     yield errors.IdempotencyInProgress()
     yield errors.PreconditionFailed()
@@ -270,6 +271,10 @@ SCHEMA = schemathesis.openapi.from_dict(DOCUMENT)
 BODY_VALIDATORS: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = {
     ("POST", "/auth/register"): validation.validate_registration,
     ("POST", "/auth/login"): validation.validate_login,
+    ("POST", "/auth/refresh"): validation.validate_refresh_token,
+    ("POST", "/auth/logout"): validation.validate_refresh_token,
+    ("PUT", "/users/me/password"): validation.validate_password_change,
+    ("DELETE", "/users/me"): validation.validate_account_deletion,
     ("POST", "/tasks"): validation.validate_new_task,
     ("PUT", "/tasks/{task_id}"): validation.validate_new_task,
     ("PATCH", "/tasks/{task_id}"): validation.validate_task_patch,
@@ -329,6 +334,39 @@ def test_bodies_the_document_forbids_are_refused(generated: tuple[tuple[str, str
 
 WS = " \t\n\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u200a\u2028\u2029\u202f\u205f\u3000"
 NOT_WS = "a\ufeff\u200b\u180e\x00é😀"
+# v2 hardening: default-ignorables are trimmed like white space, and a value must keep a
+# visible character (not only controls, format characters or combining marks). Grapheme
+# extenders right after the last kept character stay: they belong to it.
+FLAG = "\U0001f3f4\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f"
+INVISIBLE_TITLES = [
+    "\u200b",
+    "\ufeff \u2060",
+    "\u0301",
+    "\u0301\u20dd",
+    "\ufe0f",
+    "\U000e0001",
+    "\U000e0020\U000e007f",
+    "\U0001d173",
+    "\u3164",
+    "\x00\x1b",
+    "\u0600",
+    "\u200bReport\u200b",
+    "e\u0301",
+    "\u0301a",
+    "\U0001f3f7\ufe0f",
+    "\U0001f3f7\ufe0f \u200b",
+    "a \ufe0f",
+    "\U000e0001a\U000e0001",
+    "\U0001f468\u200d\U0001f4bb",
+    FLAG,
+    "\x00a",
+    "x" * validation.TITLE_MAX + "\ufe0f",
+    "x" * (validation.TITLE_MAX - 1) + "\ufe0f",
+    "x" * validation.TITLE_MAX + " \ufe0f",
+    "x" * validation.TITLE_MAX + "\ufe0f \ufe0f",
+    "\u2060" * 10 + "x" * validation.TITLE_MAX + "\u200b" * 10,
+    "\u2060" * 10 + "x" * (validation.TITLE_MAX + 1) + "\u200b" * 10,
+]
 
 # Values at and around every documented limit, each checked against both the document and the
 # validator: they must agree on every one.
@@ -344,6 +382,7 @@ FIELD_VALUES: dict[str, list[Any]] = {
         *[space + "a" + space for space in WS],
         *NOT_WS,
         *[space + "a" + space for space in NOT_WS],
+        *INVISIBLE_TITLES,
         "a\nb",
         5,
         None,
@@ -393,6 +432,15 @@ FIELD_VALUES: dict[str, list[Any]] = {
         [" "],
         ["\x85"],
         ["\ufeff"],
+        ["\u200b"],
+        ["\u0301"],
+        ["\u2060 \u200b"],
+        ["\u200bwork", "work\ufeff"],
+        ["\U0001f3f7\ufe0f"],
+        ["x" * validation.TAG_MAX + "\ufe0f"],
+        ["x" * (validation.TAG_MAX - 1) + "\ufe0f"],
+        ["\u200b" + "x" * validation.TAG_MAX + "\u2060"],
+        [FLAG],
         [" a ", "a"],
         [1],
         [None],
@@ -466,6 +514,40 @@ def test_task_bodies_at_the_limits(body: dict[str, Any]) -> None:
     agree("NewTask", body, validation.validate_new_task)
     patch = {name: value for name, value in body.items() if name != "title" or len(body) == 1}
     agree("TaskPatch", patch, validation.validate_task_patch)
+
+
+@pytest.mark.parametrize(
+    "value", [value for value in FIELD_VALUES["title"] if isinstance(value, str)], ids=ascii
+)
+def test_stored_titles_and_tags_match_the_response_schema(value: str) -> None:
+    """What trimming stores is what the ``Task`` schema describes, and trimmed again it stays."""
+    title = validator(COMPONENTS["schemas"]["Task"]["properties"]["title"])
+    tag = validator(COMPONENTS["schemas"]["Task"]["properties"]["tags"]["items"])
+    try:
+        stored = validation.validate_new_task({"title": value}).title
+    except errors.ValidationFailed:
+        return
+    assert title.is_valid(stored), ascii(stored)
+    assert validation.trim(stored) == stored
+    if len(stored) <= validation.TAG_MAX:
+        assert tag.is_valid(stored), ascii(stored)
+        assert validation.validate_new_task({"title": "t", "tags": [value]}).tags == [stored]
+    if stored != value:  # what trimming removed is never a stored value on its own
+        assert not title.is_valid(value), ascii(value)
+
+
+def test_error_details_are_documented_with_their_bounds() -> None:
+    """v2: at most 20 details, echoed names and messages cut short, a bounded body."""
+    details = COMPONENTS["schemas"]["ValidationFailed"]["properties"]["error"]["properties"][
+        "details"
+    ]
+    assert details["maxItems"] == errors.MAX_ERROR_DETAILS == 20
+    assert errors.MAX_ERROR_BODY_BYTES == 16 * 1024
+    field = COMPONENTS["schemas"]["FieldError"]["properties"]
+    assert field["field"]["maxLength"] == errors.MAX_FIELD_CHARS
+    assert field["message"]["maxLength"] == errors.MAX_MESSAGE_CHARS
+    many = errors.ValidationFailed([FieldError(f"f{index}", "x") for index in range(500)])
+    component("ValidationFailed").validate(json.loads(web.error_response(many).to_dict()["body"]))
 
 
 @pytest.mark.parametrize("username", USERNAMES, ids=repr)
@@ -582,6 +664,14 @@ def test_list_query_parameters_at_the_limits(limit: int, status: str | None) -> 
     assert documented == accepted
 
 
+def test_repeated_query_parameters_are_documented_as_refused() -> None:
+    """v2: ``limit=1&limit=2`` is a 400; the list operation says so (a query schema cannot)."""
+    assert "more than once" in DOCUMENT["paths"]["/tasks"]["get"]["description"]
+    for name in validation.LIST_QUERY_PARAMETERS:
+        with pytest.raises(errors.ValidationFailed):
+            validation.validate_list_query({name: ["1", "1"]})
+
+
 def test_the_list_query_parameters_are_the_documented_ones() -> None:
     documented = {
         resolve(parameter)["name"] for parameter in DOCUMENT["paths"]["/tasks"]["get"]["parameters"]
@@ -633,7 +723,10 @@ def test_the_contracts_examples_match_the_response_schemas() -> None:
     component("Task").validate(task)
     inline = {
         "Health": '{"status": "ok"}',
-        "Token": r'\{"access_token": "<JWT>", "token_type": "Bearer", "expires_in": \d+\}',
+        "Token": (
+            r'\{"access_token": "<JWT>", "token_type": "Bearer", "expires_in": \d+,\s+'
+            r'"refresh_token": "<opaque>", "refresh_expires_in": \d+\}'
+        ),
         "User": r'\{"id": "\.\.\.", "username": "alice", "created_at": "\.\.\."\}',
     }
     for name, pattern in inline.items():
@@ -642,6 +735,7 @@ def test_the_contracts_examples_match_the_response_schemas() -> None:
         example = json.loads(
             found.group(0)
             .replace('"<JWT>"', '"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln"')
+            .replace('"<opaque>"', f'"{"r" * 100}"')
             .replace('"id": "..."', f'"id": "{VALID_ID}"')
             .replace('"created_at": "..."', f'"created_at": "{TIMESTAMP}"')
         )
@@ -728,7 +822,14 @@ def test_real_responses_match_the_document(api: Api) -> None:
     assert call("POST", "/auth/register", json_body=body).status == 409
     json_type = {"Content-Type": "application/json"}
     assert call("POST", "/auth/register", body=b"{", headers=json_type).status == 400
-    assert call("POST", "/auth/login", json_body=body).status == 200
+    logged_in = call("POST", "/auth/login", json_body=body)
+    assert logged_in.status == 200
+    refresh_body = {"refresh_token": logged_in.json()["refresh_token"]}
+    refreshed = call("POST", "/auth/refresh", json_body=refresh_body)
+    assert refreshed.status == 200
+    assert call("POST", "/auth/refresh", json_body=refresh_body).status == 401  # spent
+    assert call("POST", "/auth/refresh", json_body={"refresh_token": 1}).status == 400
+    assert call("POST", "/auth/logout", json_body=refresh_body).status == 204
     text = {"Content-Type": "text/plain"}
     assert call("POST", "/auth/login", body="x", headers=text).status == 415
     big = b'{"username": "' + b"x" * web.MAX_BODY_BYTES + b'"}'
@@ -737,8 +838,12 @@ def test_real_responses_match_the_document(api: Api) -> None:
     assert call("GET", "/users/me").status == 401
     assert call("GET", "/users/me", headers={"Authorization": "Bearer nope"}).status == 403
     assert call("GET", "/users/me", headers={"Authorization": f"Bearer {api.token()}"}).status == (
-        404
+        401
     )
+    change = {"current_password": "wrong password", "new_password": "new password 123"}
+    assert call("PUT", "/users/me/password", json_body=change, user=user).status == 401
+    change["current_password"] = user.password
+    assert call("PUT", "/users/me/password", json_body={}, user=user).status == 400
 
     created = call("POST", "/tasks", json_body={"title": "x", "tags": ["a"]}, user=user)
     assert created.status == 201
@@ -770,10 +875,21 @@ def test_real_responses_match_the_document(api: Api) -> None:
     assert call("DELETE", task_path, user=user).status == 204
     assert call("DELETE", task_path, user=user).status == 404
 
-    for _ in range(5):
+    for _ in range(4):  # with the password change's wrong attempt above: 5 failures
         call("POST", "/auth/login", json_body={**body, "password": "wrong password"})
     locked = call("POST", "/auth/login", json_body=body)
     assert locked.status == 429
+
+    leaving = api.new_user("doc-leaving")
+    assert call("DELETE", "/users/me", json_body={"pass": 1}, user=leaving).status == 400
+    assert call("DELETE", "/users/me", json_body={"password": "nope"}, user=leaving).status == 401
+    gone = call("DELETE", "/users/me", json_body={"password": leaving.password}, user=leaving)
+    assert gone.status == 204
+    closed = call("POST", "/tasks", json_body={"title": "late"}, user=leaving)
+    assert closed.error_code == "account_closed"
+    changed = api.new_user("doc-changing")
+    change = {"current_password": changed.password, "new_password": "new password 123"}
+    assert call("PUT", "/users/me/password", json_body=change, user=changed).status == 204
 
     expected = {
         ("register", "POST", 400),
@@ -785,7 +901,18 @@ def test_real_responses_match_the_document(api: Api) -> None:
         ("login", "POST", 429),
         ("current_user", "GET", 401),
         ("current_user", "GET", 403),
-        ("current_user", "GET", 404),
+        ("current_user", "GET", 401),
+        ("refresh", "POST", 200),
+        ("refresh", "POST", 400),
+        ("refresh", "POST", 401),
+        ("logout", "POST", 204),
+        ("change_password", "PUT", 204),
+        ("change_password", "PUT", 400),
+        ("change_password", "PUT", 401),
+        ("delete_account", "DELETE", 204),
+        ("delete_account", "DELETE", 400),
+        ("delete_account", "DELETE", 401),
+        ("create_task", "POST", 401),
         ("create_task", "POST", 422),
         ("list_tasks", "GET", 400),
         ("patch_task", "PATCH", 412),

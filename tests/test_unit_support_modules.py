@@ -45,7 +45,8 @@ def test_settings_defaults_follow_the_stage() -> None:
         "tasks-api-dev-users",
         "tasks-api-dev-tasks",
     )
-    assert settings.token_lifetime_seconds == 3600 and settings.allowed_origin == "*"
+    assert settings.token_lifetime_seconds == 900 and settings.allowed_origin == "*"
+    assert settings.refresh_token_lifetime_seconds == 30 * 86400
 
 
 @pytest.mark.parametrize("lifetime", ["0", "59", "86401", "abc", "-5"])

@@ -11,11 +11,15 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import sys
+import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from chalicelib import errors
 from chalicelib.domain import ids, validation
 from chalicelib.errors import (
+    AccountClosed,
     ApiError,
     IdempotencyInProgress,
     IdempotencyKeyReused,
@@ -23,6 +27,7 @@ from chalicelib.errors import (
     InvalidCredentials,
     InvalidCursor,
     InvalidJson,
+    InvalidRefreshToken,
     NotFound,
     PayloadTooLarge,
     PreconditionFailed,
@@ -35,7 +40,7 @@ from chalicelib.errors import (
 from chalicelib.http import web
 
 OPENAPI_VERSION = "3.1.0"
-API_VERSION = "1"
+API_VERSION = "2"  # the contract version the API implements
 SECURITY_SCHEME = "bearerAuth"
 MEDIA_TYPE = "application/json"
 # The highest code point for which str.isspace() holds (U+3000 IDEOGRAPHIC SPACE); a test
@@ -63,20 +68,67 @@ def _anchored(regex: str) -> str:
     return f"^(?:{regex})$"
 
 
-@functools.cache
-def whitespace_class() -> str:
-    """The characters ``str.strip()`` removes, as a class Python and ECMA-262 read alike.
+def _white_space() -> list[str]:
+    """The characters ``str.isspace()`` holds for, spelled out: neither engine's ``\\s`` is
+    Python's notion of white space (they differ on U+001C-U+001F, U+0085 and U+FEFF)."""
+    return [chr(code) for code in range(MAX_WHITESPACE_CODE_POINT + 1) if chr(code).isspace()]
 
-    Neither engine's ``\\s`` is Python's notion of white space (they differ on U+001C-U+001F,
-    U+0085 and U+FEFF), so the class is spelled out.
+
+def _from_ranges(ranges: Iterable[tuple[int, int]]) -> list[str]:
+    return [chr(code) for low, high in ranges for code in range(low, high + 1)]
+
+
+@functools.cache
+def trimmable_class() -> str:
+    """What trimming removes from both ends: white space and default-ignorable code points."""
+    return _character_class(
+        _white_space() + _from_ranges(validation.DEFAULT_IGNORABLE_RANGES)
+    )
+
+
+@functools.cache
+def extender_class() -> str:
+    """Default-ignorables that trimming keeps right after the last kept character."""
+    return _character_class(_from_ranges(validation.GRAPHEME_EXTENDER_RANGES))
+
+
+@functools.cache
+def trimmed_off_class() -> str:
+    """Trimmable characters that always start the trimmed-off tail: not extenders."""
+    extenders = set(_from_ranges(validation.GRAPHEME_EXTENDER_RANGES))
+    return _character_class(
+        character
+        for character in _white_space() + _from_ranges(validation.DEFAULT_IGNORABLE_RANGES)
+        if character not in extenders
+    )
+
+
+@functools.cache
+def invisible_class() -> str:
+    """Characters that show nothing by themselves (``validation.has_visible_character``).
+
+    White space, default-ignorables, controls, format characters and combining marks, from
+    the running Python's Unicode database: the document says what this server does.
     """
     return _character_class(
-        chr(code) for code in range(MAX_WHITESPACE_CODE_POINT + 1) if chr(code).isspace()
+        _white_space()
+        + _from_ranges(validation.DEFAULT_IGNORABLE_RANGES)
+        + [
+            chr(code)
+            for code in range(sys.maxunicode + 1)
+            if unicodedata.category(chr(code)) in validation.INVISIBLE_CATEGORIES
+        ]
     )
 
 
 def _character_class(characters: Iterable[str]) -> str:
-    """A regex class of exactly ``characters``, as ``\\uXXXX`` escapes and ranges."""
+    """A regex class of exactly ``characters``, read alike by Python and ECMA-262.
+
+    Code points up to U+FFFF are written as ``\\uXXXX`` escapes; those above, which an escape
+    can only spell as a surrogate pair (a different thing to Python), are written as the
+    characters themselves, which ECMA-262 reads as code points with the ``u`` flag that
+    JSON Schema validators use. The serialised document stays ASCII either way.
+    """
     codes = sorted({ord(character) for character in characters})
     ranges: list[list[int]] = []
     for code in codes:
@@ -85,22 +137,37 @@ def _character_class(characters: Iterable[str]) -> str:
         else:
             ranges.append([code, code])
     parts = [
-        f"\\u{first:04x}" if first == last else f"\\u{first:04x}-\\u{last:04x}"
+        _class_member(first) if first == last else f"{_class_member(first)}-{_class_member(last)}"
         for first, last in ranges
     ]
     return "[" + "".join(parts) + "]"
 
 
-def trimmed_text_regex(max_length: int, *, padded: bool) -> str:
-    """1 to ``max_length`` characters once surrounding white space is stripped.
+def _class_member(code: int) -> str:
+    return f"\\u{code:04x}" if code <= 0xFFFF else chr(code)
 
-    ``padded`` admits the surrounding white space (requests, which the API trims); without
-    it the value must already be trimmed (responses, which hold the stored value).
+
+def trimmed_text_regex(max_length: int, *, padded: bool) -> str:
+    """1 to ``max_length`` characters once trimmed, at least one of them visible.
+
+    Trimming (``validation.trim``) removes white space and default-ignorable code points from
+    both ends, but keeps grapheme extenders right after the last kept character. ``padded``
+    admits what trimming removes (requests); without it the value must already be trimmed
+    (responses, which hold the stored value). Lookaheads carry the rules a plain pattern
+    cannot: some visible character (``(?!invisible*$)``) and, for padded values, the length
+    of the trimmed text alone (``(?!(?!...))``: "whatever follows the first ``max_length``
+    characters is the trimmed-off tail").
     """
-    space = whitespace_class()
-    visible = "[^" + space[1:]
-    core = visible if max_length == 1 else f"{visible}(?:[\\s\\S]{{0,{max_length - 2}}}{visible})?"
-    return f"{space}*{core}{space}*" if padded else core
+    trimmable = trimmable_class()
+    kept = "[^" + trimmable[1:]
+    invisible = invisible_class()
+    some_visible = f"(?!{invisible}*$)"
+    span = kept if max_length == 1 else f"{kept}(?:[\\s\\S]{{0,{max_length - 2}}}{kept})?"
+    if not padded:
+        return f"(?![\\s\\S]{{{max_length + 1}}}){some_visible}{span}{extender_class()}*"
+    tail = f"(?:{trimmed_off_class()}{trimmable}*)?"
+    fits = f"(?!(?![\\s\\S]{{0,{max_length}}}{tail}$))"
+    return f"{trimmable}*{fits}{some_visible}{span}{trimmable}*"
 
 
 def _trimmed_text(max_length: int, *, padded: bool, description: str) -> Schema:
@@ -143,7 +210,13 @@ def _due_date() -> Schema:
 
 def _task_fields(*, padded: bool) -> dict[str, Schema]:
     """The writable fields: as a request may send them (``padded``) or as stored."""
-    trim_note = " after trimming surrounding white space" if padded else ""
+    trim_note = (
+        " after trimming surrounding white space and default-ignorable code points (U+200B, "
+        "U+FEFF, ...), at least one of them visible (not only format or control characters "
+        "or combining marks)"
+        if padded
+        else ", at least one of them visible"
+    )
     return {
         "title": _trimmed_text(
             validation.TITLE_MAX,
@@ -322,7 +395,13 @@ def _schemas() -> dict[str, Schema]:
         "Token": {
             "type": "object",
             "additionalProperties": False,
-            "required": ["access_token", "token_type", "expires_in"],
+            "required": [
+                "access_token",
+                "token_type",
+                "expires_in",
+                "refresh_token",
+                "refresh_expires_in",
+            ],
             "properties": {
                 "access_token": {
                     "type": "string",
@@ -331,7 +410,50 @@ def _schemas() -> dict[str, Schema]:
                 },
                 "token_type": {"const": "Bearer"},
                 "expires_in": {"type": "integer", "minimum": 1, "description": "Seconds."},
+                "refresh_token": {
+                    "type": "string",
+                    "minLength": 43,
+                    "description": (
+                        "Opaque (not a JWT), 256 random bits; send it to `/auth/refresh` for "
+                        "new tokens. Each one works once: a refresh returns the next."
+                    ),
+                },
+                "refresh_expires_in": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "Seconds until the session ends (counted from the login).",
+                },
             },
+        },
+        "RefreshToken": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["refresh_token"],
+            "properties": {"refresh_token": {"type": "string"}},
+            "examples": [{"refresh_token": "<the refresh_token from login or refresh>"}],
+        },
+        "PasswordChange": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["current_password", "new_password"],
+            "properties": {
+                "current_password": {"type": "string"},
+                "new_password": {
+                    "type": "string",
+                    "minLength": validation.PASSWORD_MIN,
+                    "maxLength": validation.PASSWORD_MAX,
+                },
+            },
+            "examples": [
+                {"current_password": "correct horse battery", "new_password": "a new passphrase"}
+            ],
+        },
+        "AccountDeletion": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["password"],
+            "properties": {"password": {"type": "string"}},
+            "examples": [{"password": "correct horse battery"}],
         },
         "NewTask": _task_request(
             require_title=True,
@@ -366,9 +488,14 @@ def _schemas() -> dict[str, Schema]:
             "properties": {
                 "field": {
                     "type": "string",
-                    "description": "A body field, query parameter, header, or `body`.",
+                    "maxLength": errors.MAX_FIELD_CHARS,
+                    "description": (
+                        "A body field, query parameter, header, or `body`; a longer unknown "
+                        f"name is cut to its first {errors.MAX_FIELD_CHARS - 3} characters "
+                        'and "...".'
+                    ),
                 },
-                "message": {"type": "string"},
+                "message": {"type": "string", "maxLength": errors.MAX_MESSAGE_CHARS},
             },
         },
         GATEWAY_UNAUTHORIZED: {
@@ -413,11 +540,25 @@ def sends_retry_after(error: type[ApiError]) -> bool:
 def _error_schema(error: type[ApiError]) -> Schema:
     body: Schema = {
         "code": {"const": error.code},
-        "message": {"type": "string", "minLength": 1},
+        "message": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": errors.MAX_ERROR_MESSAGE_CHARS,
+        },
     }
     required = ["code", "message"]
     if issubclass(error, ValidationFailed):
-        body["details"] = {"type": "array", "minItems": 1, "items": _schema_ref("FieldError")}
+        body["details"] = {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": errors.MAX_ERROR_DETAILS,
+            "items": _schema_ref("FieldError"),
+            "description": (
+                f"The first {errors.MAX_ERROR_DETAILS} problems found, at most; the message "
+                "says when there were more. No error body exceeds "
+                f"{errors.MAX_ERROR_BODY_BYTES // 1024} KiB."
+            ),
+        }
         required.append("details")
     example: dict[str, Any] = {"code": error.code, "message": error.message}
     if issubclass(error, ValidationFailed):
@@ -533,16 +674,52 @@ OPERATIONS: tuple[Operation, ...] = (
         "POST",
         "login",
         "accounts",
-        "Log in for an access token",
+        "Log in: start a session (an access and a refresh token)",
         protected=False,
         status=200,
         response_schema="Token",
         errors=(*_BODY_ERRORS, InvalidCredentials, TooManyAttempts, *_STORAGE_ERRORS),
         request_body="Login",
+        response_headers=("CacheControl",),
         description=(
-            "An unknown username and a wrong password give the same `401`. After 5 failed "
-            "logins for one username within 15 minutes every login for it is `429` until the "
-            "window ends."
+            "An unknown username and a wrong password give the same `401`. Failed logins are "
+            "counted per username and client address (5 within 15 minutes) and per username "
+            "over all addresses (50); past either limit the login is `429` until its window "
+            "ends. Existing sessions are not affected."
+        ),
+    ),
+    Operation(
+        "/auth/refresh",
+        "POST",
+        "refresh",
+        "accounts",
+        "Trade a refresh token for new tokens (the one sent is spent)",
+        protected=False,
+        status=200,
+        response_schema="Token",
+        errors=(*_BODY_ERRORS, InvalidRefreshToken, *_STORAGE_ERRORS),
+        request_body="RefreshToken",
+        response_headers=("CacheControl",),
+        description=(
+            "No `Authorization` header. A spent token sent again ends its session: the newest "
+            "refresh token of that session stops working too. Of concurrent refreshes with one "
+            "token, at most one succeeds."
+        ),
+    ),
+    Operation(
+        "/auth/logout",
+        "POST",
+        "logout",
+        "accounts",
+        "End the refresh token's session",
+        protected=False,
+        status=204,
+        response_schema=None,
+        errors=(*_BODY_ERRORS, *_STORAGE_ERRORS),
+        request_body="RefreshToken",
+        description=(
+            "`204` whether or not the token was valid. Access tokens already issued stay valid "
+            "until they expire."
         ),
     ),
     Operation(
@@ -554,8 +731,49 @@ OPERATIONS: tuple[Operation, ...] = (
         protected=True,
         status=200,
         response_schema="User",
-        errors=(NotFound, *_STORAGE_ERRORS),
-        description="`404 not_found` when the token's user no longer exists.",
+        errors=(AccountClosed, *_STORAGE_ERRORS),
+        description="`401 account_closed` when the token's account has been deleted.",
+    ),
+    Operation(
+        "/users/me/password",
+        "PUT",
+        "change_password",
+        "accounts",
+        "Change the password; every session ends",
+        protected=True,
+        status=204,
+        response_schema=None,
+        errors=(
+            *_BODY_ERRORS,
+            InvalidCredentials,
+            AccountClosed,
+            TooManyAttempts,
+            *_STORAGE_ERRORS,
+        ),
+        request_body="PasswordChange",
+        description=(
+            "A wrong `current_password` is `401 invalid_credentials` and counts as a failed "
+            "login for the username."
+        ),
+    ),
+    Operation(
+        "/users/me",
+        "DELETE",
+        "delete_account",
+        "accounts",
+        "Delete the account and all of its data",
+        protected=True,
+        status=204,
+        response_schema=None,
+        errors=(*_BODY_ERRORS, InvalidCredentials, TooManyAttempts, *_STORAGE_ERRORS),
+        request_body="AccountDeletion",
+        description=(
+            "Login and refresh fail at once, every session ends, and the username can be "
+            "registered again by anyone, who sees none of the old data. Tasks are purged before "
+            "the `204`, or for a large account within minutes in the background. Afterwards "
+            "the account's access tokens store nothing: `POST /tasks` and `GET /users/me` are "
+            "`401 account_closed`. Deleting an account that is already closed is `204`."
+        ),
     ),
     Operation(
         "/tasks",
@@ -566,7 +784,13 @@ OPERATIONS: tuple[Operation, ...] = (
         protected=True,
         status=201,
         response_schema="Task",
-        errors=(*_BODY_ERRORS, IdempotencyInProgress, IdempotencyKeyReused, *_STORAGE_ERRORS),
+        errors=(
+            *_BODY_ERRORS,
+            AccountClosed,
+            IdempotencyInProgress,
+            IdempotencyKeyReused,
+            *_STORAGE_ERRORS,
+        ),
         request_body="NewTask",
         parameters=("IdempotencyKey",),
         response_headers=("Location", "ETag", "IdempotentReplayed"),
@@ -583,7 +807,10 @@ OPERATIONS: tuple[Operation, ...] = (
         response_schema="TaskList",
         errors=(ValidationFailed, InvalidCursor, *_STORAGE_ERRORS),
         parameters=("Limit", "Status", "Cursor"),
-        description="Any other query parameter is a `400 validation_error` naming it.",
+        description=(
+            "Any other query parameter, or one given more than once (`limit=1&limit=2`), is "
+            "a `400 validation_error` naming it."
+        ),
     ),
     Operation(
         "/tasks/{task_id}",
@@ -657,9 +884,10 @@ def _parameters() -> dict[str, Any]:
             "required": False,
             "description": (
                 "Write only if the task's version matches: `*`, or a comma-separated list of "
-                f'at most {web.MAX_IF_MATCH_TAGS} quoted versions (`"3"`, `"3", "4"`). Weak or '
-                "non-numeric tags never match (`412`); a value that is not an entity-tag list "
-                "is a `400 validation_error` on field `If-Match`."
+                f'at most {web.MAX_IF_MATCH_TAGS} quoted versions (`"3"`, `"3", "4"`). Tags '
+                'compare as exact strings (strong comparison): `"01"`, `"1.0"`, `"+1"`, weak '
+                '`W/"1"` and other tags never match (`412`); a value that is not an '
+                "entity-tag list is a `400 validation_error` on field `If-Match`."
             ),
             "schema": {
                 "type": "string",
@@ -750,7 +978,7 @@ def _headers() -> dict[str, Any]:
             "schema": {"type": "integer", "minimum": 1},
         },
         "CacheControl": {
-            "description": "How long the document may be cached.",
+            "description": "How long the response may be cached (`no-store` for tokens).",
             "required": True,
             "schema": {"type": "string"},
         },

@@ -1,4 +1,5 @@
-"""Accounts: registration, login and the profile, with no HTTP and no DynamoDB in sight."""
+"""Accounts: registration, login, the profile, password change and account deletion, with
+no HTTP and no DynamoDB in sight."""
 
 from __future__ import annotations
 
@@ -6,20 +7,19 @@ import math
 import time
 
 from chalicelib.auth import passwords
-from chalicelib.auth.tokens import Principal, TokenService
+from chalicelib.auth.tokens import Principal
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.models import User
 from chalicelib.domain.timestamps import utc_now
 from chalicelib.domain.validation import (
     PASSWORD_MAX,
     Credentials,
+    PasswordChange,
     is_well_formed_username,
 )
-from chalicelib.errors import (
-    InvalidCredentials,
-    NotFound,
-    TooManyAttempts,
-)
+from chalicelib.errors import AccountClosed, InvalidCredentials, TooManyAttempts
+from chalicelib.services.account_purge import AccountPurge
+from chalicelib.services.sessions import SessionService, Tokens
 from chalicelib.storage.records import (
     RecordsRepository,
     login_counter_for_address,
@@ -39,12 +39,14 @@ class AccountService:
         self,
         users: UserRepository,
         records: RecordsRepository,
-        tokens: TokenService,
+        sessions: SessionService,
+        purge: AccountPurge,
         password_parameters: passwords.ScryptParameters = passwords.DEFAULT_PARAMETERS,
     ) -> None:
         self._users = users
         self._records = records
-        self._tokens = tokens
+        self._sessions = sessions
+        self._purge = purge
         self._password_parameters = password_parameters
 
     def register(self, credentials: Credentials) -> User:
@@ -57,8 +59,58 @@ class AccountService:
         self._users.add(user)
         return user
 
-    def login(self, credentials: Credentials, client_address: str = UNKNOWN_ADDRESS) -> str:
-        """A fresh access token; the same error and comparable time for any failure.
+    def login(self, credentials: Credentials, client_address: str = UNKNOWN_ADDRESS) -> Tokens:
+        """A new session's tokens; the same error and comparable time for any failure."""
+        user = self._check_password(credentials.username, credentials.password, client_address)
+        return self._sessions.start(Principal(user_id=user.id, username=user.username))
+
+    def profile(self, principal: Principal) -> User:
+        return self._current_user(principal)
+
+    def change_password(
+        self, principal: Principal, change: PasswordChange, client_address: str
+    ) -> None:
+        """Check the current password (a wrong one counts as a failed login), store the new
+        one's hash, and end every session of the user."""
+        self._current_user(principal)  # a closed account has no password to change
+        user = self._check_password(principal.username, change.current_password, client_address)
+        if user.id != principal.user_id:
+            raise AccountClosed()
+        new_hash = passwords.hash_password(change.new_password, self._password_parameters)
+        if not self._users.change_password_hash(
+            user.username, user.id, user.password_hash, new_hash
+        ):
+            raise AccountClosed() if self._is_closed(principal) else InvalidCredentials()
+        self._sessions.end_all(user.id)
+
+    def delete_account(self, principal: Principal, password: str, client_address: str) -> None:
+        """Close the account: its user record first (login is impossible from that instant,
+        and no task can be stored for it: see ``TaskRepository.add``), then its sessions,
+        then its tasks and records (``AccountPurge``).
+
+        Deleting an account that is already closed finishes that work and succeeds, so a
+        retry after a storage failure completes what the first attempt began.
+        """
+        if not self._is_closed(principal):
+            user = self._check_password(principal.username, password, client_address)
+            if user.id == principal.user_id:
+                self._users.remove(user.username, user.id)
+        self._sessions.end_all(principal.user_id)
+        self._purge.purge(principal.user_id)
+
+    def _current_user(self, principal: Principal) -> User:
+        user = self._users.get_by_username(principal.username)
+        # A username re-registered after its account was deleted is someone else.
+        if user is None or user.id != principal.user_id:
+            raise AccountClosed()
+        return user
+
+    def _is_closed(self, principal: Principal) -> bool:
+        user = self._users.get_by_username(principal.username)
+        return user is None or user.id != principal.user_id
+
+    def _check_password(self, username: str, password: str, client_address: str) -> User:
+        """The user whose password this is, or ``InvalidCredentials`` in comparable time.
 
         Login throttling (contract v2): the attempt is counted *before* the password is
         checked, per username and client address (``MAX_FAILED_LOGINS_PER_ADDRESS``) and
@@ -68,22 +120,18 @@ class AccountService:
         address's count starts again, and the username-wide count loses this one.
         """
         now = time.time()
-        self._reserve_attempts(credentials.username, client_address, now)
+        self._reserve_attempts(username, client_address, now)
         user = None
         # Checked as sent: str.lower() maps some non-ASCII letters (KELVIN SIGN) to ASCII ones.
-        if (
-            is_well_formed_username(credentials.username)
-            and len(credentials.password) <= PASSWORD_MAX
-        ):
-            user = self._users.get_by_username(credentials.username.lower())
+        if is_well_formed_username(username) and len(password) <= PASSWORD_MAX:
+            user = self._users.get_by_username(username.lower())
         if user is None:
-            passwords.verify_against_dummy(credentials.password, self._password_parameters)
-        if user is None or not passwords.verify_password(credentials.password, user.password_hash):
+            passwords.verify_against_dummy(password, self._password_parameters)
+        if user is None or not passwords.verify_password(password, user.password_hash):
             raise InvalidCredentials()
-        by_address = login_counter_for_address(credentials.username, client_address)
-        self._records.clear_attempts(by_address)
-        self._records.release_attempt(login_counter_for_username(credentials.username), now)
-        return self._tokens.issue(Principal(user_id=user.id, username=user.username))
+        self._records.clear_attempts(login_counter_for_address(username, client_address))
+        self._records.release_attempt(login_counter_for_username(username), now)
+        return user
 
     def _reserve_attempts(self, username: str, client_address: str, now: float) -> None:
         """Count this attempt on both counters, or refuse it with ``TooManyAttempts``."""
@@ -102,14 +150,3 @@ class AccountService:
                 self._records.release_attempt(by_address, now)
         if locked_until is not None:
             raise TooManyAttempts(max(1, math.ceil(locked_until - now)))
-
-    @property
-    def token_lifetime_seconds(self) -> int:
-        return self._tokens.lifetime_seconds
-
-    def profile(self, principal: Principal) -> User:
-        user = self._users.get_by_username(principal.username)
-        # A username re-registered after its user was removed is someone else.
-        if user is None or user.id != principal.user_id:
-            raise NotFound("No such user.")
-        return user

@@ -23,8 +23,9 @@ from chalicelib.errors import (
     IdempotencyKeyReused,
     NotFound,
 )
-from chalicelib.storage.records import COMPLETED, RecordsRepository
+from chalicelib.storage.idempotency import COMPLETED, IdempotencyRepository
 from chalicelib.storage.tasks import TaskRepository
+from chalicelib.storage.users import UserRepository
 
 
 @dataclass(frozen=True)
@@ -47,13 +48,15 @@ class TaskService:
     def __init__(
         self,
         tasks: TaskRepository,
-        records: RecordsRepository,
+        idempotency: IdempotencyRepository,
+        users: UserRepository,
         cursors: Callable[[], CursorCodec],
     ) -> None:
         """``cursors`` builds the codec on first use: only listings need the signing keys,
         so other requests of a cold container skip reading them."""
         self._tasks = tasks
-        self._records = records
+        self._idempotency = idempotency
+        self._users = users
         self._cursors = cursors
 
     def create(
@@ -63,15 +66,17 @@ class TaskService:
 
         Repeating a key with the same fields within 24 hours returns the original response
         and creates nothing; with other fields it is refused, as it is while the first
-        request with that key is still in flight.
+        request with that key is still in flight. The write is conditional on the account
+        still existing (``AccountClosed`` once it is deleted).
         """
         now = utc_now()
         task = Task(id=new_id(), created_at=now, updated_at=now, version=1, **vars(fields))
+        owner_check = self._users.ownership_check(principal.username, principal.user_id)
         if idempotency_key is None:
-            self._tasks.add(principal.user_id, task)
+            self._tasks.add(principal.user_id, task, owner_check=owner_check)
             return Created(task.to_json())
         fingerprint = _fingerprint(fields)
-        holder = self._records.claim_idempotency_key(
+        holder = self._idempotency.claim(
             principal.user_id, idempotency_key, fingerprint, time.time()
         )
         if holder is not None:
@@ -81,13 +86,13 @@ class TaskService:
                 raise IdempotencyInProgress()
             return Created(json.loads(holder.response), replayed=True)
         body = task.to_json()
-        record = self._records.completion(
+        record = self._idempotency.completion(
             principal.user_id, idempotency_key, fingerprint, json.dumps(body)
         )
         try:
-            self._tasks.add(principal.user_id, task, together_with=record)
+            self._tasks.add(principal.user_id, task, owner_check=owner_check, together_with=record)
         except Exception:
-            self._records.release_idempotency_key(principal.user_id, idempotency_key, fingerprint)
+            self._idempotency.release(principal.user_id, idempotency_key, fingerprint)
             raise
         return Created(body)
 

@@ -60,6 +60,11 @@ def create_ssm_client() -> Any:
     return request_budget.install(boto3.client("ssm", config=CLIENT_CONFIG))
 
 
+def create_lambda_client() -> Any:
+    """For handing a large account purge to the ``purge_account`` function."""
+    return request_budget.install(boto3.client("lambda", config=CLIENT_CONFIG))
+
+
 def create_dynamodb_client() -> Any:
     return request_budget.install(boto3.client("dynamodb", config=CLIENT_CONFIG))
 

@@ -1,14 +1,14 @@
-"""Short-lived records in DynamoDB: idempotency keys and login attempt counters.
+"""Short-lived records in DynamoDB: login attempt counters, keyed by username (and address).
 
-Both expire through TTL on ``expires_at``; since TTL deletion can lag by hours, every read
-and condition here also compares ``expires_at`` with the clock.
+They expire through TTL on ``expires_at``; since TTL deletion can lag by hours, every
+condition here also compares the window's end with the clock. (Idempotency records live in
+the owner's tasks partition: ``storage/idempotency.py``.)
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -16,18 +16,6 @@ from botocore.exceptions import ClientError
 from chalicelib.errors import ServiceUnavailable
 from chalicelib.storage.client import RETRY_AFTER_SECONDS, call_storage, error_code
 from chalicelib.storage.table_layout import EXPIRES_AT, RECORD_KEY
-
-IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60
-# Longer than the Lambda timeout: a claim older than this belongs to a request that died.
-IDEMPOTENCY_LEASE_SECONDS = 30
-IN_FLIGHT, COMPLETED = "in_flight", "completed"
-
-
-@dataclass(frozen=True)
-class IdempotencyRecord:
-    fingerprint: str
-    state: str
-    response: str | None
 
 
 class RecordsRepository:
@@ -124,81 +112,6 @@ class RecordsRepository:
             return False
         return True
 
-    # --- idempotency keys ----------------------------------------------------------------
-
-    def claim_idempotency_key(
-        self, user_id: str, key: str, fingerprint: str, now: float
-    ) -> IdempotencyRecord | None:
-        """Claim ``key`` for a request in flight; ``None`` when claimed, else the holder."""
-        try:
-            call_storage(
-                self._client.put_item,
-                TableName=self._table,
-                Item={
-                    **_key(_idempotency_key(user_id, key)),
-                    "state": {"S": IN_FLIGHT},
-                    "fingerprint": {"S": fingerprint},
-                    "lease_until": {"N": str(int(now) + IDEMPOTENCY_LEASE_SECONDS)},
-                    EXPIRES_AT: {"N": str(int(now) + IDEMPOTENCY_TTL_SECONDS)},
-                },
-                ConditionExpression=(
-                    "attribute_not_exists(#pk) OR #expires_at < :now "
-                    "OR (#state = :in_flight AND lease_until < :now)"
-                ),
-                ExpressionAttributeNames={
-                    "#pk": RECORD_KEY,
-                    "#expires_at": EXPIRES_AT,
-                    "#state": "state",
-                },
-                ExpressionAttributeValues={":now": {"N": str(now)}, ":in_flight": {"S": IN_FLIGHT}},
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as error:
-            held = error_code(error) == "ConditionalCheckFailedException"
-            if not held or "Item" not in error.response:
-                raise
-            item = error.response["Item"]
-            return IdempotencyRecord(
-                fingerprint=item["fingerprint"]["S"],
-                state=item["state"]["S"],
-                response=item.get("response", {}).get("S"),
-            )
-        return None
-
-    def completion(self, user_id: str, key: str, fingerprint: str, response: str) -> dict[str, Any]:
-        """The ``TransactWriteItems`` entry that stores ``response`` for a claimed key."""
-        return {
-            "Update": {
-                "TableName": self._table,
-                "Key": _key(_idempotency_key(user_id, key)),
-                "UpdateExpression": "SET #state = :completed, #response = :response "
-                "REMOVE lease_until",
-                "ConditionExpression": "#state = :in_flight AND fingerprint = :fingerprint",
-                "ExpressionAttributeNames": {"#state": "state", "#response": "response"},
-                "ExpressionAttributeValues": {
-                    ":completed": {"S": COMPLETED},
-                    ":in_flight": {"S": IN_FLIGHT},
-                    ":fingerprint": {"S": fingerprint},
-                    ":response": {"S": response},
-                },
-            }
-        }
-
-    def release_idempotency_key(self, user_id: str, key: str, fingerprint: str) -> None:
-        """Give up a claim whose request failed, so a retry need not wait for the lease."""
-        # Best effort: if this fails too, the lease expires on its own.
-        with contextlib.suppress(Exception):
-            self._client.delete_item(
-                TableName=self._table,
-                Key=_key(_idempotency_key(user_id, key)),
-                ConditionExpression="#state = :in_flight AND fingerprint = :fingerprint",
-                ExpressionAttributeNames={"#state": "state"},
-                ExpressionAttributeValues={
-                    ":in_flight": {"S": IN_FLIGHT},
-                    ":fingerprint": {"S": fingerprint},
-                },
-            )
-
 
 def _key(pk: str) -> dict[str, Any]:
     return {RECORD_KEY: {"S": pk}}
@@ -219,5 +132,3 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()
 
 
-def _idempotency_key(user_id: str, key: str) -> str:
-    return f"idempotency#{user_id}#{key}"

@@ -7,13 +7,15 @@ read-then-write race.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from chalicelib.domain.models import Task
-from chalicelib.errors import NotFound, PreconditionFailed, ServiceUnavailable
+from chalicelib.errors import AccountClosed, NotFound, PreconditionFailed, ServiceUnavailable
+from chalicelib.storage.batches import delete_in_batches
 from chalicelib.storage.client import RETRY_AFTER_SECONDS, call_storage, error_code
 from chalicelib.storage.table_layout import (
     STATUS_INDEX,
@@ -33,6 +35,12 @@ TRANSIENT_CANCELLATION_REASONS = frozenset(
 )
 
 
+# Task ids are ULIDs, which start with a digit; other items of a user's partition
+# (idempotency records, ``!idempotency#...``) sort below this.
+FIRST_TASK_ID = "0"
+PURGE_PAGE_SIZE = 1000
+
+
 @dataclass(frozen=True)
 class TaskPage:
     tasks: list[Task]
@@ -44,29 +52,66 @@ class TaskRepository:
         self._client = client
         self._table = table_name
 
-    def add(self, user_id: str, task: Task, *, together_with: dict[str, Any] | None = None) -> None:
-        """Store a new task; with ``together_with`` (a ``TransactWriteItems`` entry, such as
-        an idempotency record), both are written in one transaction or neither is."""
+    def add(
+        self,
+        user_id: str,
+        task: Task,
+        *,
+        owner_check: dict[str, Any],
+        together_with: dict[str, Any] | None = None,
+    ) -> None:
+        """Store a new task in one transaction with ``owner_check`` (the account still
+        exists, ``UserRepository.ownership_check``) and ``together_with`` (an idempotency
+        record's completion): all of them or none. ``AccountClosed`` when the account is
+        gone: from the instant its user record is deleted, nothing can be stored for it.
+        """
         put = {
-            "TableName": self._table,
-            "Item": to_item(user_id, task),
-            "ConditionExpression": "attribute_not_exists(#task_id)",
-            "ExpressionAttributeNames": {"#task_id": TASK_ID},
+            "Put": {
+                "TableName": self._table,
+                "Item": to_item(user_id, task),
+                "ConditionExpression": "attribute_not_exists(#task_id)",
+                "ExpressionAttributeNames": {"#task_id": TASK_ID},
+            }
         }
-        if together_with is None:
-            call_storage(self._client.put_item, **put)
-            return
+        items = [put, owner_check] + ([together_with] if together_with is not None else [])
         try:
-            call_storage(
-                self._client.transact_write_items, TransactItems=[{"Put": put}, together_with]
-            )
+            call_storage(self._client.transact_write_items, TransactItems=items)
         except ClientError as error:
             if error_code(error) != "TransactionCanceledException":
                 raise
-            reasons = {r.get("Code") for r in error.response.get("CancellationReasons", [])}
-            if reasons & TRANSIENT_CANCELLATION_REASONS:
+            reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
+            if set(reasons) & TRANSIENT_CANCELLATION_REASONS:
                 raise ServiceUnavailable(RETRY_AFTER_SECONDS) from error
+            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+                raise AccountClosed() from None
             raise
+
+    def delete_partition(
+        self, user_id: str, *, keep_going: Callable[[], bool], page_size: int = PURGE_PAGE_SIZE
+    ) -> bool:
+        """Delete everything stored under ``user_id`` (tasks and idempotency records), a page
+        of keys at a time, while ``keep_going()``; ``True`` once nothing is left.
+
+        Each page is one Query for keys only and one ``BatchWriteItem`` per 25 keys.
+        """
+        query: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "#user_id = :user_id",
+            "ProjectionExpression": "#user_id, #task_id",
+            "ExpressionAttributeNames": {"#user_id": USER_ID, "#task_id": TASK_ID},
+            "ExpressionAttributeValues": {":user_id": {"S": user_id}},
+            "ConsistentRead": True,
+            "Limit": page_size,
+        }
+        while keep_going():
+            response = call_storage(self._client.query, **query)
+            keys = response.get("Items", [])
+            if not keys:
+                return True
+            delete_in_batches(self._client, self._table, keys)
+            if "LastEvaluatedKey" not in response:
+                return True
+        return False
 
     def get(self, user_id: str, task_id: str) -> Task | None:
         response = call_storage(
@@ -94,8 +139,10 @@ class TaskRepository:
             "ExpressionAttributeNames": {"#user_id": USER_ID},
             "ExpressionAttributeValues": {":user_id": {"S": user_id}},
         }
-        if status is None:
-            query["KeyConditionExpression"] = "#user_id = :user_id"
+        if status is None:  # from the first task id up: idempotency records sort below it
+            query["KeyConditionExpression"] = "#user_id = :user_id AND #task_id >= :first_id"
+            query["ExpressionAttributeNames"]["#task_id"] = TASK_ID
+            query["ExpressionAttributeValues"][":first_id"] = {"S": FIRST_TASK_ID}
         else:
             query["IndexName"] = STATUS_INDEX
             query["KeyConditionExpression"] = (

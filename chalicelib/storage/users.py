@@ -1,4 +1,9 @@
-"""Users in DynamoDB: one item per lower-case username."""
+"""Users in DynamoDB: one item per lower-case username.
+
+A username can be registered again after its account is deleted, by someone else with a
+new user id; so every write for an existing account is conditional on the item still
+holding that account's ``user_id``.
+"""
 
 from __future__ import annotations
 
@@ -53,3 +58,55 @@ class UserRepository:
             password_hash=item["password_hash"]["S"],
             created_at=item["created_at"]["S"],
         )
+
+    def ownership_check(self, username: str, user_id: str) -> dict[str, Any]:
+        """A ``TransactWriteItems`` entry that holds only while the account exists."""
+        return {
+            "ConditionCheck": {
+                "TableName": self._table,
+                "Key": {USERNAME: {"S": username}},
+                "ConditionExpression": "user_id = :user_id",
+                "ExpressionAttributeValues": {":user_id": {"S": user_id}},
+            }
+        }
+
+    def change_password_hash(
+        self, username: str, user_id: str, old_hash: str, new_hash: str
+    ) -> bool:
+        """Replace the hash if the account and its old hash are still there; ``False`` if not
+        (the account was deleted, or the password changed concurrently)."""
+        try:
+            call_storage(
+                self._client.update_item,
+                TableName=self._table,
+                Key={USERNAME: {"S": username}},
+                UpdateExpression="SET password_hash = :new_hash",
+                ConditionExpression="user_id = :user_id AND password_hash = :old_hash",
+                ExpressionAttributeValues={
+                    ":user_id": {"S": user_id},
+                    ":old_hash": {"S": old_hash},
+                    ":new_hash": {"S": new_hash},
+                },
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def remove(self, username: str, user_id: str) -> bool:
+        """Delete the account's user record; ``False`` if it was already gone (or the name
+        now belongs to someone else). From this write on, login is impossible."""
+        try:
+            call_storage(
+                self._client.delete_item,
+                TableName=self._table,
+                Key={USERNAME: {"S": username}},
+                ConditionExpression="user_id = :user_id",
+                ExpressionAttributeValues={":user_id": {"S": user_id}},
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
