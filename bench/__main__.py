@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bench import (
+    account_purge,
     cold_start,
     dynamodb_cost,
     fixtures,
@@ -35,7 +36,16 @@ from bench import (
 from bench.paths import PROJECT_DIR, REPORT
 
 T = TypeVar("T")
-SECTIONS = ("package", "cold", "warm", "dynamodb", "passwords", "load", "observability")
+SECTIONS = (
+    "package",
+    "cold",
+    "warm",
+    "dynamodb",
+    "purge",
+    "passwords",
+    "load",
+    "observability",
+)
 WARM_GOAL_RATIO = 2.0
 
 
@@ -86,6 +96,11 @@ def main(argv: list[str] | None = None) -> int:
             )
         if "dynamodb" in wanted:
             results.dynamodb = _section(results, "DynamoDB cost", dynamodb_cost.measure)
+        if "purge" in wanted:
+            tasks = 5_000 if quick else account_purge.TASKS
+            results.purge = _section(
+                results, "account purge", lambda: account_purge.measure(tasks)
+            )
         if "passwords" in wanted:
             results.hashing = _section(
                 results,
