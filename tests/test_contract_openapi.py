@@ -744,7 +744,8 @@ def test_the_contracts_examples_match_the_response_schemas() -> None:
 
 def test_the_readme_walkthroughs_replies_match_a_documented_schema() -> None:
     text = README.read_text()
-    walkthrough = text[text.index("## Walkthrough") : text.index("## The local run")]
+    start = text.index("\n## Walkthrough\n")
+    walkthrough = text[start : text.index("\n## ", start + 1)]  # up to the next section
     replies = [json.loads(line) for line in walkthrough.splitlines() if _is_json_object(line)]
     schemas = [component(name) for name in ("User", "Task", "TaskList", "Token", "Health")] + [
         component(cls.__name__) for cls in openapi.error_classes()
