@@ -22,6 +22,7 @@ from chalicelib.domain.ids import is_valid_id
 from chalicelib.errors import ApiError, InternalError
 from chalicelib.http.web import (
     ANY_CONTENT_TYPE,
+    base_path,
     cors_config,
     error_response,
     json_response,
@@ -200,7 +201,8 @@ def create_task() -> Response:
     idempotency_key = parse_idempotency_key(app.current_request.headers.get("idempotency-key"))
     fields = validation.validate_new_task(body)
     created = runtime.task_service().create(_principal(), fields, idempotency_key)
-    headers = {"Location": created.location, "ETag": created.etag}
+    location = base_path(app.current_request.context) + created.location
+    headers = {"Location": location, "ETag": created.etag}
     if created.replayed:
         headers["Idempotent-Replayed"] = "true"
     return json_response(created.body, 201, headers)

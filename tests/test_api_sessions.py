@@ -309,3 +309,26 @@ def test_a_failed_rotation_changes_nothing(inprocess_api: Api) -> None:
     assert failed.status == 503
     retried = inprocess_api.request("POST", "/auth/refresh", json_body={"refresh_token": token})
     assert retried.status == 200
+
+
+def test_a_password_change_cut_short_is_finished_by_its_retry(inprocess_api: Api) -> None:
+    """The new hash stored, then ending the sessions failed (503): the same request again
+    finishes the change instead of answering 401 for the now-old current password."""
+    user = inprocess_api.new_user()
+    session = _login(inprocess_api, user)
+    change = {"current_password": PASSWORD, "new_password": "the next passphrase"}
+    events = runtime.dynamodb_client().meta.events
+    events.register("before-call.dynamodb", _fail_operations({"BatchWriteItem"}), unique_id="f")
+    failed = inprocess_api.request("PUT", "/users/me/password", json_body=change, user=user)
+    events.unregister("before-call.dynamodb", unique_id="f")
+    assert failed.status == 503
+    retried = inprocess_api.request("PUT", "/users/me/password", json_body=change, user=user)
+    assert retried.status == 204
+    refresh = {"refresh_token": session["refresh_token"]}
+    assert inprocess_api.request("POST", "/auth/refresh", json_body=refresh).status == 401
+    assert inprocess_api.login(user.username, "the next passphrase").status == 200
+    wrong = {"current_password": "not it", "new_password": "yet another passphrase"}
+    assert (
+        inprocess_api.request("PUT", "/users/me/password", json_body=wrong, user=user).status
+        == 401
+    )

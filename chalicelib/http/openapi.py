@@ -1115,10 +1115,7 @@ def server_url(context: Mapping[str, Any]) -> str:
     ``resourcePath``: ``/api/openapi.json`` vs ``/openapi.json``. ``chalice local`` has no
     prefix. A relative URL resolves against wherever the document was fetched from.
     """
-    path = context.get("path") or ""
-    resource = context.get("resourcePath") or ""
-    prefix = path[: -len(resource)] if resource and path.endswith(resource) else ""
-    return prefix.rstrip("/") or "/"
+    return web.base_path(context) or "/"
 
 
 @functools.lru_cache(maxsize=8)

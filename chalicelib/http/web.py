@@ -112,6 +112,19 @@ def parse_idempotency_key(value: str | None) -> str | None:
     return value
 
 
+def base_path(context: Mapping[str, Any]) -> str:
+    """The API's base path as the client sees it (no trailing slash; ``""`` locally).
+
+    API Gateway puts the stage (or a custom domain's base path) in ``path`` but not in
+    ``resourcePath``: ``/api/tasks`` vs ``/tasks``. ``chalice local`` has no prefix. Every URL
+    the service returns (``Location``) starts with it, as contract v2 asks.
+    """
+    path = context.get("path") or ""
+    resource = context.get("resourcePath") or ""
+    prefix = path[: -len(resource)] if resource and path.endswith(resource) else ""
+    return prefix.rstrip("/")
+
+
 def json_response(
     body: Any, status_code: int = 200, headers: dict[str, str] | None = None
 ) -> Response:

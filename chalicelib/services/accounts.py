@@ -73,7 +73,17 @@ class AccountService:
         """Check the current password (a wrong one counts as a failed login), store the new
         one's hash, and end every session of the user."""
         self._current_user(principal)  # a closed account has no password to change
-        user = self._check_password(principal.username, change.current_password, client_address)
+        try:
+            user = self._check_password(
+                principal.username, change.current_password, client_address
+            )
+        except InvalidCredentials:
+            if not self._has_password(principal, change.new_password):
+                raise
+            # A retry of a change whose new hash was stored but whose sessions were not all
+            # ended (a storage failure answered 503): finish it.
+            self._sessions.end_all(principal.user_id)
+            return
         if user.id != principal.user_id:
             raise AccountClosed()
         new_hash = passwords.hash_password(change.new_password, self._password_parameters)
@@ -104,6 +114,14 @@ class AccountService:
         if user is None or user.id != principal.user_id:
             raise AccountClosed()
         return user
+
+    def _has_password(self, principal: Principal, password: str) -> bool:
+        user = self._users.get_by_username(principal.username)
+        return (
+            user is not None
+            and user.id == principal.user_id
+            and passwords.verify_password(password, user.password_hash)
+        )
 
     def _is_closed(self, principal: Principal) -> bool:
         user = self._users.get_by_username(principal.username)
