@@ -1,4 +1,5 @@
-"""Create or delete what ``chalice deploy`` does not: a stage's tables and signing secret.
+"""Create or delete what ``chalice deploy`` does not: a stage's tables, signing secret and
+the log groups of its functions.
 
 ``make deploy`` runs ``python -m deploy.bootstrap create --stage STAGE`` before
 ``chalice deploy``; ``make destroy DELETE_DATA=yes`` runs ``delete`` after ``chalice delete``.
@@ -9,13 +10,24 @@ create (idempotent; never changes an item or an existing secret):
     tables that already exist are checked against the layout and given whichever of those
     settings they lack (deletion protection is never turned off);
   - the current signing secret as an SSM SecureString, only if the parameter is missing
-    (the "previous" parameter exists only during a rotation; see the README).
+    (the "previous" parameter exists only during a rotation; see the README);
+  - each function's log group (``/aws/lambda/<function>``) with the retention the SAM and
+    Terraform packages give it (30 days, a year on prod); an existing group without a
+    retention gets it, one with a retention keeps it.
 
-delete: the stage's tables and both secret parameters; prod needs
-``--yes-delete-production-data``. Whatever is already gone is reported, not an error.
+Why the log groups are made here. ``chalice deploy`` creates none, and Lambda creates a
+missing group only with the function's own credentials, which would need
+``logs:CreateLogGroup`` and leave a group that never expires. Created here, before the
+functions exist, every function's role on every deploy path may only write its own group
+(``logs:CreateLogStream``, ``logs:PutLogEvents``; see ``deploy/stage.py``). A group deleted
+by hand stays missing, and that function's logs with it, until the next ``make deploy``.
+
+delete: the stage's tables, both secret parameters and the functions' log groups; prod
+needs ``--yes-delete-production-data``. Whatever is already gone is reported, not an error.
 
 boto3's standard credential chain and region apply, and ``AWS_ENDPOINT_URL_DYNAMODB`` /
-``AWS_ENDPOINT_URL_SSM`` point it elsewhere (the tests use moto's server).
+``AWS_ENDPOINT_URL_SSM`` / ``AWS_ENDPOINT_URL_CLOUDWATCH_LOGS`` point it elsewhere (the
+tests use moto's server).
 """
 
 from __future__ import annotations
@@ -59,7 +71,8 @@ class BootstrapError(Exception):
 
 
 class Aws:
-    """The DynamoDB and SSM clients of one session, with region and credentials checked."""
+    """The DynamoDB, SSM and CloudWatch Logs clients of one session, with region and
+    credentials checked."""
 
     def __init__(self) -> None:
         session = boto3.session.Session()
@@ -76,14 +89,17 @@ class Aws:
         self.region: str = session.region_name
         self.dynamodb: Any = session.client("dynamodb", config=CLIENT_CONFIG)
         self.ssm: Any = session.client("ssm", config=CLIENT_CONFIG)
+        self.logs: Any = session.client("logs", config=CLIENT_CONFIG)
 
     def where(self) -> str:
         """The region, and the endpoints when they are overridden (so a test run is obvious)."""
         endpoints = {
             client.meta.service_model.service_name: client.meta.endpoint_url
-            for client in (self.dynamodb, self.ssm)
+            for client in (self.dynamodb, self.ssm, self.logs)
         }
-        default = {f"https://{name}.{self.region}.amazonaws.com" for name in ("dynamodb", "ssm")}
+        default = {
+            f"https://{name}.{self.region}.amazonaws.com" for name in ("dynamodb", "ssm", "logs")
+        }
         if set(endpoints.values()) <= default:
             return f"region {self.region}"
         listed = ", ".join(f"{name} at {url}" for name, url in endpoints.items())
@@ -94,7 +110,8 @@ class Aws:
 
 
 def create(stage: Stage, aws: Aws, say: Say) -> None:
-    """Create the stage's missing tables and secret; bring existing tables up to standard."""
+    """Create the stage's missing tables, secret and log groups; bring existing tables and
+    log groups up to standard."""
     protect = stage.is_production
     extra: dict[str, Any] = {"SSESpecification": SSE_SPECIFICATION}
     if protect:
@@ -114,6 +131,8 @@ def create(stage: Stage, aws: Aws, say: Say) -> None:
         else:
             say(f"table {name}: already exists")
     _ensure_secret(aws.ssm, stage.secret_parameters[0], say)
+    for function in stage.functions:
+        _ensure_log_group(aws.logs, stage.log_group(function), stage.log_retention_days, say)
 
 
 def _describe_settings(stage: Stage, name: str, protect: bool) -> str:
@@ -249,11 +268,33 @@ def _ensure_secret(client: Any, parameter: str, say: Say) -> None:
     say(f"parameter {parameter}: already exists (kept)")
 
 
+def _ensure_log_group(client: Any, name: str, retention_days: int, say: Say) -> None:
+    """Create the group with ``retention_days`` unless it exists; give one without any
+    retention (it would never expire) that retention."""
+    try:
+        client.create_log_group(logGroupName=name)
+    except ClientError as error:
+        if _code(error) != "ResourceAlreadyExistsException":
+            raise
+    else:
+        client.put_retention_policy(logGroupName=name, retentionInDays=retention_days)
+        say(f"log group {name}: created ({retention_days}-day retention)")
+        return
+    groups = client.describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+    kept = next((g.get("retentionInDays") for g in groups if g["logGroupName"] == name), None)
+    if kept is None:
+        client.put_retention_policy(logGroupName=name, retentionInDays=retention_days)
+        say(f"log group {name}: already exists; set a {retention_days}-day retention")
+    else:
+        say(f"log group {name}: already exists ({kept}-day retention, kept)")
+
+
 # --- delete -------------------------------------------------------------------------------
 
 
 def delete(stage: Stage, aws: Aws, say: Say, *, confirmed: bool) -> None:
-    """Delete the stage's tables and secret parameters; checks everything before deleting."""
+    """Delete the stage's tables, secret parameters and log groups; checks every table
+    before deleting anything."""
     _require_confirmation(stage, confirmed)
     tables = {d["TableName"]: _describe(aws.dynamodb, d["TableName"]) for d in stage.tables}
     if not stage.is_production:
@@ -290,14 +331,24 @@ def delete(stage: Stage, aws: Aws, say: Say, *, confirmed: bool) -> None:
             say(f"parameter {parameter}: already gone")
         else:
             say(f"parameter {parameter}: deleted")
+    for function in stage.functions:
+        group = stage.log_group(function)
+        try:
+            aws.logs.delete_log_group(logGroupName=group)
+        except ClientError as error:
+            if _code(error) != "ResourceNotFoundException":
+                raise
+            say(f"log group {group}: already gone")
+        else:
+            say(f"log group {group}: deleted")
 
 
 def _require_confirmation(stage: Stage, confirmed: bool) -> None:
     """Production data goes only on an explicit flag (``make destroy`` does not pass it)."""
     if stage.is_production and not confirmed:
         raise BootstrapError(
-            f"refusing to delete stage {stage.name}'s tables and signing secret: every user and "
-            f"task would be lost; nothing deleted. To confirm, run: .venv/bin/python -m "
+            f"refusing to delete stage {stage.name}'s tables, signing secret and logs: every "
+            f"user and task would be lost; nothing deleted. To confirm, run: .venv/bin/python -m "
             f"deploy.bootstrap delete --stage {stage.name} {CONFIRM_PRODUCTION_FLAG}"
         )
 
@@ -348,14 +399,16 @@ def _code(error: ClientError) -> str:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m deploy.bootstrap",
-        description="Create or delete a stage's DynamoDB tables and SSM signing secret.",
+        description="Create or delete a stage's DynamoDB tables, SSM signing secret and the "
+        "functions' CloudWatch log groups.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     create_parser = commands.add_parser(
         "create", help="create whatever is missing (idempotent; keeps existing data and secret)"
     )
     delete_parser = commands.add_parser(
-        "delete", help="delete the stage's tables (all data) and secret parameters"
+        "delete",
+        help="delete the stage's tables (all data), secret parameters and log groups",
     )
     for sub in (create_parser, delete_parser):
         sub.add_argument("--stage", required=True, choices=deployable_stages())

@@ -1,12 +1,13 @@
 """Chalice's SAM template for one stage, completed into a stack that deploys as is.
 
-``chalice package`` gives the functions, the REST API and two roles granted the stage's
-policy file with "*" region/account ARNs. ``build_template`` adds what the other deploy
-paths create -- the tables (from ``chalicelib.storage.table_layout`` through ``deploy.stage``), the
-signing-secret SecureString, log groups with retention, the stage's access log and
-throttling, CORS headers on API Gateway's own errors -- and points every grant of the
-policy file at the resource the stack creates. Pure functions over dicts, so tests can
-check each decision without running anything.
+``chalice package`` gives the functions, the REST API and one role per function, each
+granted that function's policy file (``deploy.stage``) with "*" region/account ARNs.
+``build_template`` adds what the other deploy paths create -- the tables (from
+``chalicelib.storage.table_layout`` through ``deploy.stage``), the signing-secret SecureString,
+log groups with retention, the stage's access log and throttling, CORS headers on API
+Gateway's own errors -- and points every grant of each policy file at the resource the stack
+creates. Pure functions over dicts, so tests can check each decision without running
+anything.
 """
 
 from __future__ import annotations
@@ -16,8 +17,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from chalice.utils import to_cfn_resource_name
+
 from chalicelib.http.gateway_responses import CONTRACT_RESPONSES
 from chalicelib.http.web import cors_config
+from deploy.stage import API_HANDLER as API_HANDLER_FUNCTION
 from deploy.stage import APP_NAME, Grant, Stage, grants
 
 Template = dict[str, Any]
@@ -87,22 +91,31 @@ def build_template(stage: Stage, chalice_template: Template) -> Template:
         table["Properties"]["TableName"]: logical_id for logical_id, table in tables.items()
     }
 
+    function_ids = function_logical_ids(stage, resources)  # Chalice name -> logical id
+    functions = {stage.function_name(name): logical_id for name, logical_id in function_ids.items()}
     log_groups: dict[str, str] = {}  # log group name -> logical id
-    for logical_id, function in _functions(resources).items():
-        name = function_name(stage, logical_id, function)
+    for name, logical_id in function_ids.items():
+        function = resources[logical_id]
         group_id = f"{logical_id}LogGroup"
-        resources[group_id] = log_group(f"/aws/lambda/{name}")
-        log_groups[f"/aws/lambda/{name}"] = group_id
-        function["Properties"]["FunctionName"] = name
+        resources[group_id] = log_group(stage.log_group(name))
+        log_groups[stage.log_group(name)] = group_id
+        function["Properties"]["FunctionName"] = stage.function_name(name)
         function["Properties"]["Environment"]["Variables"] = environment(
-            function["Properties"]["Environment"]["Variables"], stage, table_ids
+            function["Properties"]["Environment"]["Variables"],
+            stage,
+            table_ids,
+            {n: i for n, i in functions.items() if i != logical_id},
         )
         function["DependsOn"] = sorted({*_as_list(function.get("DependsOn", [])), group_id, SECRET})
-        function["Metadata"] = checkov_skips(FUNCTION_SKIPS)
+        function["Metadata"] = checkov_skips(OTHER_FUNCTION_SKIPS.get(name, FUNCTION_SKIPS))
 
-    statements = [statement(grant, table_ids, log_groups) for grant in grants(stage)]
-    for role_id in _function_roles(resources):
-        rewrite_role(resources[role_id], stage, statements)
+    for name, logical_id in function_ids.items():
+        statements = [
+            statement(grant, table_ids, log_groups, functions, own=logical_id)
+            for grant in grants(stage, name)
+        ]
+        role_id = resources[logical_id]["Properties"]["Role"]["Fn::GetAtt"][0]
+        rewrite_role(resources[role_id], stage.policies[name], statements)
 
     resources.update(secret_resources(stage))
     resources.update(api_account_resources())
@@ -132,7 +145,7 @@ def parameters(stage: Stage) -> dict[str, Any]:
         },
         "LogRetentionInDays": {
             "Type": "Number",
-            "Default": "365" if stage.is_production else "30",
+            "Default": str(stage.log_retention_days),
             "AllowedValues": [str(days) for days in LOG_RETENTION_DAYS],
             "Description": "Retention of the functions' and the API's access logs",
         },
@@ -246,11 +259,25 @@ def _table_logical_ids(stage: Stage) -> dict[str, str]:
 # --- functions, logs and IAM -----------------------------------------------------------
 
 
-def function_name(stage: Stage, logical_id: str, function: Resource) -> str:
-    """The name ``chalice deploy`` gives the function, which the policy file's logs assume."""
-    if logical_id == API_HANDLER:
-        return f"{APP_NAME}-{stage.name}"
-    return f"{APP_NAME}-{stage.name}-{function['Properties']['Handler'].rsplit('.', 1)[1]}"
+def function_logical_ids(stage: Stage, resources: dict[str, Resource]) -> dict[str, str]:
+    """Each of the stage's functions (Chalice name) -> its logical id in Chalice's template.
+
+    Chalice names the logical ids after the functions (``APIHandler`` for the API handler);
+    a function in the template that the stage does not list (so has no policy file of its
+    own) or the other way round is an error, not a role granted the wrong file.
+    """
+    ids = {
+        name: API_HANDLER if name == API_HANDLER_FUNCTION else to_cfn_resource_name(name)
+        for name in stage.functions
+    }
+    packaged = set(_functions(resources))
+    if packaged != set(ids.values()):
+        raise ValueError(
+            f"the template's functions {sorted(packaged)} are not the stage's "
+            f"{sorted(ids.values())}: list each function under lambda_functions in "
+            ".chalice/config.json with its own iam_policy_file"
+        )
+    return ids
 
 
 def log_group(name: str) -> Resource:
@@ -263,29 +290,44 @@ def log_group(name: str) -> Resource:
 
 
 def environment(
-    variables: dict[str, str], stage: Stage, table_ids: dict[str, str]
+    variables: dict[str, str],
+    stage: Stage,
+    table_ids: dict[str, str],
+    function_ids: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The function's variables, values unchanged; tables and tunables become references.
+    """The function's variables, values unchanged; tables, other functions and tunables
+    become references.
 
-    A ``Ref`` to a table is its name, so the code sees the same strings as on the other
-    deploy paths while the functions wait for their tables.
+    A ``Ref`` to a table or a function is its name, so the code sees the same strings as on
+    the other deploy paths while the functions wait for what they use. ``function_ids``
+    (function name -> logical id) leaves out the function itself: a function referring to
+    itself would be a circular dependency, and its name is literal anyway.
     """
     result: dict[str, Any] = dict(variables)
     for key, value in variables.items():
         if key.endswith("_TABLE") and value in table_ids:
             result[key] = {"Ref": table_ids[value]}
+        elif value in (function_ids or {}):
+            result[key] = {"Ref": (function_ids or {})[value]}
     result["ALLOWED_ORIGIN"] = {"Ref": "AllowedOrigin"}
     result["TOKEN_LIFETIME_SECONDS"] = {"Ref": "TokenLifetimeSeconds"}
     return result
 
 
 def statement(
-    grant: Grant, table_ids: dict[str, str], log_groups: dict[str, str]
+    grant: Grant,
+    table_ids: dict[str, str],
+    log_groups: dict[str, str],
+    function_ids: dict[str, str] | None = None,
+    own: str | None = None,
 ) -> dict[str, Any]:
     """One policy-file statement with each ARN replaced by the created resource's ARN.
 
     Only X-Ray keeps "*" (its actions have no resource-level permissions); any other
     unscoped grant, or an ARN naming something the stack does not create, is an error.
+    ``function_ids`` maps function names to logical ids; ``own`` is the logical id of the
+    function whose role this is: a grant on itself is its ARN spelt from its name, since a
+    reference from its role to the function would be circular (the function needs the role).
     """
     resources: list[Any] = []
     for table in grant.tables:
@@ -303,6 +345,12 @@ def statement(
             }
         )
         resources.append({"Fn::GetAtt": [group_id, "Arn"]})
+    for name in grant.functions:
+        function_id = _known(function_ids or {}, name, grant)
+        if function_id == own:
+            resources.append(function_arn(name))
+        else:
+            resources.append({"Fn::GetAtt": [function_id, "Arn"]})
     if grant.unscoped:
         if not all(action.startswith("xray:") for action in grant.actions):
             raise ValueError(f"statement {grant.sid}: only X-Ray actions may use Resource '*'")
@@ -310,12 +358,20 @@ def statement(
     return {"Sid": grant.sid, "Effect": "Allow", "Action": grant.actions, "Resource": resources}
 
 
-def rewrite_role(role: Resource, stage: Stage, statements: list[dict[str, Any]]) -> None:
-    """Replace the role's copy of the policy file by the rewired statements, nothing else."""
+def rewrite_role(role: Resource, policy: dict[str, Any], statements: list[dict[str, Any]]) -> None:
+    """Replace the role's copy of its policy file by the rewired statements, nothing else."""
     policies = role["Properties"]["Policies"]
-    if len(policies) != 1 or policies[0]["PolicyDocument"] != stage.policy:
-        raise ValueError("Chalice's role no longer carries exactly the stage's policy file")
+    if len(policies) != 1 or policies[0]["PolicyDocument"] != policy:
+        raise ValueError("Chalice's role no longer carries exactly its function's policy file")
     policies[0]["PolicyDocument"] = {"Version": "2012-10-17", "Statement": statements}
+
+
+def function_arn(name: str) -> dict[str, str]:
+    """The ARN of the Lambda function ``name`` in the stack's account and region."""
+    return {
+        "Fn::Sub": f"arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}"
+        f":function:{name}"
+    }
 
 
 def parameter_arn(name: str) -> dict[str, str]:
@@ -335,11 +391,6 @@ def _known(ids: dict[str, str], name: str, grant: Grant) -> str:
 
 def _functions(resources: dict[str, Resource]) -> dict[str, Resource]:
     return {k: v for k, v in resources.items() if v["Type"] == "AWS::Serverless::Function"}
-
-
-def _function_roles(resources: dict[str, Resource]) -> list[str]:
-    roles = {f["Properties"]["Role"]["Fn::GetAtt"][0] for f in _functions(resources).values()}
-    return sorted(roles)
 
 
 # --- the signing secret ------------------------------------------------------------------
@@ -609,6 +660,16 @@ FUNCTION_SKIPS = {
     "CKV_AWS_115": _NO_RESERVED_CONCURRENCY,
     "CKV_AWS_173": "The variables hold table and parameter names and settings, no secret (the "
     "signing secret stays in SSM); Lambda encrypts them at rest with its AWS-managed key",
+}
+# Functions API Gateway does not invoke, by Chalice name, and their own reasons.
+OTHER_FUNCTION_SKIPS = {
+    "purge_account": {
+        **FUNCTION_SKIPS,
+        "CKV_AWS_116": "Invoked asynchronously (by the API handler, then by itself) with only "
+        "a user id; Lambda retries a failed event twice, and the client's retry of DELETE "
+        "/users/me (accepted for a closed account) finishes the purge. A queue would need SQS "
+        "and a grant that chalice deploy (make deploy) cannot set up, splitting the paths",
+    },
 }
 SECRET_FUNCTION_SKIPS = {
     "CKV_AWS_116": "Runs only for CloudFormation, which fails the stack operation when no "

@@ -1,14 +1,28 @@
 """A deployable stage as ``.chalice/config.json`` defines it: one place for every deploy path.
 
 ``chalice deploy`` (with its bootstrap), the Terraform package and the SAM package all read
-a stage through here, so their table names, secret parameter names and IAM grants cannot
-disagree with what the Lambda function is configured to use.
+a stage through here, so their table names, secret parameter names, functions, log groups
+and IAM grants cannot disagree with what the Lambda functions are configured to use.
+
+Each Lambda function has a role of its own, granted its own policy file: the API handler
+the stage's ``iam_policy_file``, every other function the file its
+``stages.<stage>.lambda_functions.<name>.iam_policy_file`` names (Chalice's per-function
+configuration, which ``chalice deploy`` and ``chalice package`` apply to authorizers and
+``@app.lambda_function`` functions alike). A function config.json does not list would get
+the API handler's policy from Chalice, so ``tests/test_iam_policy.py`` checks that the list
+matches the app.
+
+Log groups. A function's role may write its own log group, never create one: the SAM and
+Terraform packages create every function's group with a retention, and for ``make deploy``
+(``chalice deploy``, which creates no log group) ``deploy.bootstrap`` creates them, with the
+same retention, before the functions exist. No role holds ``logs:CreateLogGroup``, so no
+function can leave behind a group that never expires.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,21 +32,47 @@ from chalicelib.storage import table_layout
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 CHALICE_DIR = PROJECT_DIR / ".chalice"
 APP_NAME = "tasks-api"
+# Chalice's name for the function that serves the REST API (deployed as <app>-<stage>).
+API_HANDLER = "api_handler"
+# CloudWatch Logs retention of the functions' (and the API's) log groups, in days.
+PRODUCTION_LOG_RETENTION_DAYS = 365
+LOG_RETENTION_DAYS = 30
 
 
 @dataclass(frozen=True)
 class Stage:
-    """One stage of ``.chalice/config.json`` with its IAM policy file."""
+    """One stage of ``.chalice/config.json`` with each function's IAM policy file."""
 
     name: str
     environment: dict[str, str]
-    policy: dict[str, Any]
+    # Chalice function name -> its policy document; the API handler first.
+    policies: dict[str, dict[str, Any]]
     api_gateway_stage: str
     xray: bool
 
     @property
     def settings(self) -> Settings:
         return Settings.from_environ(self.environment)
+
+    @property
+    def functions(self) -> list[str]:
+        """The stage's Lambda functions by Chalice name: the API handler, then the others."""
+        return list(self.policies)
+
+    def function_name(self, function: str) -> str:
+        """The deployed name Chalice gives ``function``: ``<app>-<stage>[-<function>]``."""
+        if function == API_HANDLER:
+            return f"{APP_NAME}-{self.name}"
+        return f"{APP_NAME}-{self.name}-{function}"
+
+    def log_group(self, function: str) -> str:
+        """The log group Lambda writes ``function``'s logs to."""
+        return f"/aws/lambda/{self.function_name(function)}"
+
+    @property
+    def log_retention_days(self) -> int:
+        """Retention of the function log groups every deploy path creates."""
+        return PRODUCTION_LOG_RETENTION_DAYS if self.is_production else LOG_RETENTION_DAYS
 
     @property
     def tables(self) -> list[dict[str, Any]]:
@@ -75,11 +115,14 @@ def load_stage(name: str) -> Stage:
         **config.get("environment_variables", {}),
         **stage_config.get("environment_variables", {}),
     }
-    policy = json.loads((CHALICE_DIR / stage_config["iam_policy_file"]).read_text())
+    policies = {
+        function: json.loads((CHALICE_DIR / policy_file(config, name, function)).read_text())
+        for function in function_names(config, name)
+    }
     return Stage(
         name=name,
         environment=environment,
-        policy=policy,
+        policies=policies,
         api_gateway_stage=stage_config.get(
             "api_gateway_stage", config.get("api_gateway_stage", "api")
         ),
@@ -87,9 +130,35 @@ def load_stage(name: str) -> Stage:
     )
 
 
+def function_names(config: dict[str, Any], stage_name: str) -> list[str]:
+    """The API handler, then every function config.json configures for the stage."""
+    stage_config = config["stages"][stage_name]
+    configured = {*stage_config.get("lambda_functions", {}), *config.get("lambda_functions", {})}
+    return [API_HANDLER, *sorted(configured - {API_HANDLER})]
+
+
+def policy_file(config: dict[str, Any], stage_name: str, function: str) -> str:
+    """The policy file Chalice grants ``function`` on ``stage_name``.
+
+    Chalice's own lookup order for ``iam_policy_file`` (``Config._chain_lookup`` with
+    ``varies_per_function``): the stage's entry for the function, the stage, the top-level
+    entry for the function, the top level, then ``policy-<stage>.json``.
+    """
+    stage_config = config["stages"][stage_name]
+    for scope in (
+        stage_config.get("lambda_functions", {}).get(function, {}),
+        stage_config,
+        config.get("lambda_functions", {}).get(function, {}),
+        config,
+    ):
+        if scope.get("iam_policy_file") is not None:
+            return str(scope["iam_policy_file"])
+    return f"policy-{stage_name}.json"
+
+
 @dataclass(frozen=True)
 class Grant:
-    """One statement of a stage's policy file, its ARNs sorted by what they name.
+    """One statement of a function's policy file, its ARNs sorted by what they name.
 
     Packaging rewrites each kind into a reference to the resource it creates, so the
     policy file stays the single list of what the function may do.
@@ -102,6 +171,7 @@ class Grant:
     parameters: list[str]
     log_groups: list[str]
     unscoped: bool
+    functions: list[str] = field(default_factory=list)  # deployed Lambda function names
 
     @property
     def log_streams(self) -> bool:
@@ -109,15 +179,18 @@ class Grant:
         return bool(self.log_groups)
 
 
-def grants(stage: Stage) -> list[Grant]:
-    """The stage's policy statements, classified; raises on an ARN of an unknown kind."""
+def grants(stage: Stage, function: str) -> list[Grant]:
+    """``function``'s policy statements, classified; raises on an ARN of an unknown kind."""
+    if function not in stage.policies:
+        raise ValueError(f"stage {stage.name} has no function {function!r}: {stage.functions}")
     result = []
-    for statement in stage.policy["Statement"]:
+    for statement in stage.policies[function]["Statement"]:
         actions = _as_list(statement["Action"])
         tables: list[str] = []
         indexes: list[tuple[str, str]] = []
         parameters: list[str] = []
         log_groups: list[str] = []
+        functions: list[str] = []
         unscoped = False
         for arn in _as_list(statement["Resource"]):
             if arn == "*":
@@ -136,6 +209,11 @@ def grants(stage: Stage) -> list[Grant]:
                 group = arn.removeprefix("arn:aws:logs:*:*:log-group:")
                 if not group.endswith(":log-stream:*"):
                     log_groups.append(group)
+            elif arn.startswith("arn:aws:lambda:*:*:function:"):
+                name = arn.removeprefix("arn:aws:lambda:*:*:function:")
+                if not name or ":" in name or "*" in name:
+                    raise ValueError(f"unexpected Lambda ARN {arn}: name one unqualified function")
+                functions.append(name)
             else:
                 raise ValueError(f"policy ARN of an unknown kind: {arn}")
         result.append(
@@ -147,6 +225,7 @@ def grants(stage: Stage) -> list[Grant]:
                 parameters=parameters,
                 log_groups=log_groups,
                 unscoped=unscoped,
+                functions=functions,
             )
         )
     return result

@@ -6,8 +6,9 @@ REST API, but pins Terraform < 1.4 and the AWS provider < 5 (chalice#2066), need
 cannot set log retention (#2079) and creates nothing the code stores data in. ``build``
 takes its ``chalice.tf.json`` and returns the whole stack in Terraform's JSON shape:
 pins lifted, an ``aws_api_gateway_stage`` with access logs and throttling, the tables from
-``chalicelib.storage.table_layout``, the signing secrets, log groups with retention, and an IAM
-policy rebuilt from the stage's policy file with every ARN a reference to what is created.
+``chalicelib.storage.table_layout``, the signing secrets, log groups with retention, and each
+function's role policy rebuilt from that function's policy file (``deploy.stage``) with every
+ARN a reference to what is created.
 
 Every name is spelt ``tasks-api-${var.stage}-...``: the packaged stage is only the default
 of ``var.stage``. Deliberate exceptions to checkov's rules carry ``checkov:skip`` comments
@@ -85,6 +86,7 @@ CHECKOV_REASONS = {
     "a VPC would need NAT or endpoints that bill by the hour",
     "CKV_AWS_116": "invoked synchronously by API Gateway, which returns the error to the "
     "client; a dead-letter queue only applies to asynchronous invocations",
+    # purge_account is not invoked by API Gateway; see ASYNC_FUNCTION_REASONS.
     "CKV_AWS_115": "reserved concurrency would carve capacity out of the account pool "
     "(10 on new accounts); the stage's throttling limits cap the load instead",
     "CKV_AWS_272": "deployment.zip is built and deployed by the same pipeline; code signing "
@@ -99,6 +101,15 @@ CHECKOV_REASONS = {
     "bill as custom metrics (7 per method), and the free stage-level metrics cover alarms",
     "CKV2_AWS_29": "AWS WAF bills at least $5/month per web ACL even idle; the stage's "
     "throttling limits and the authorizer are the protection for this API",
+}
+# Functions invoked asynchronously (not by API Gateway), by Chalice name: their own reasons.
+ASYNC_FUNCTION_REASONS = {
+    "purge_account": {
+        "CKV_AWS_116": "invoked asynchronously (by the API handler, then by itself) with only a "
+        "user id; Lambda retries a failed event twice, and the client's retry of DELETE "
+        "/users/me (accepted for a closed account) finishes the purge. A queue would need SQS "
+        "and a grant that chalice deploy (make deploy) cannot set up, splitting the paths",
+    },
 }
 XRAY_OFF_REASON = 'X-Ray is off for this stage in .chalice/config.json ("xray": false); prod traces'
 SHORT_RETENTION_REASON = (
@@ -121,6 +132,7 @@ class _Builder:
         self.tables: dict[str, str] = {}  # packaged table name -> resource name
         self.parameters: dict[str, str] = {}  # packaged parameter name -> resource name
         self.log_groups: dict[str, str] = {}  # packaged log group name -> resource name
+        self.functions: dict[str, str] = {}  # packaged function name -> resource name
 
     def build(self) -> dict[str, Any]:
         unknown = set(self.chalice["resource"]) - CHALICE_RESOURCE_TYPES
@@ -240,9 +252,21 @@ class _Builder:
     # -- functions -------------------------------------------------------------------------
 
     def _functions(self) -> None:
-        for key, function in self.chalice["resource"]["aws_lambda_function"].items():
+        packaged = self.chalice["resource"]["aws_lambda_function"]
+        # Chalice names each function's resources after the function.
+        if set(packaged) != set(self.stage.functions):
+            raise ValueError(
+                f"chalice packaged the functions {sorted(packaged)}, the stage lists "
+                f"{sorted(self.stage.functions)}: list each function under lambda_functions in "
+                ".chalice/config.json with its own iam_policy_file"
+            )
+        for key, function in packaged.items():
+            if function["function_name"] != self.stage.function_name(key):
+                raise ValueError(f"function {key} is packaged as {function['function_name']}")
+            self.functions[function["function_name"]] = key
+        for key, function in packaged.items():
             packaged_name = function["function_name"]
-            log_group = f"/aws/lambda/{packaged_name}"
+            log_group = self.stage.log_group(key)
             self.log_groups[log_group] = key
             self._log_group(key, self.restaged(log_group))
             function["function_name"] = self.restaged(packaged_name)
@@ -252,7 +276,7 @@ class _Builder:
             }
             variables = function["environment"]["variables"]
             function["environment"]["variables"] = {
-                name: self._environment_value(name, value) for name, value in variables.items()
+                name: self._environment_value(name, value, key) for name, value in variables.items()
             }
             function["logging_config"] = {
                 "log_format": "Text",
@@ -260,6 +284,7 @@ class _Builder:
             }
             skipped = ("CKV_AWS_173", "CKV_AWS_117", "CKV_AWS_116", "CKV_AWS_115", "CKV_AWS_272")
             extra = {} if "tracing_config" in function else {"CKV_AWS_50": XRAY_OFF_REASON}
+            extra.update(ASYNC_FUNCTION_REASONS.get(key, {}))
             self.add(
                 "aws_lambda_function",
                 key,
@@ -270,12 +295,20 @@ class _Builder:
             role["assume_role_policy"] = JsonEncode(json.loads(role["assume_role_policy"]))
             self.add("aws_iam_role", key, role)
 
-    def _environment_value(self, name: str, value: str) -> str:
-        """Each setting that names a created resource or a variable references it."""
+    def _environment_value(self, name: str, value: str, function: str) -> str:
+        """Each setting that names a created resource or a variable references it.
+
+        ``function`` is the function the setting is for: its own name stays a template on
+        ``var.stage``, since a function cannot refer to itself.
+        """
         if value in self.tables:
             return f"${{aws_dynamodb_table.{self.tables[value]}.name}}"
         if value in self.parameters:
             return f"${{aws_ssm_parameter.{self.parameters[value]}.name}}"
+        if value in self.functions:
+            if self.functions[value] == function:
+                return self.restaged(value)
+            return f"${{aws_lambda_function.{self.functions[value]}.function_name}}"
         by_variable = {
             "STAGE": "stage",
             "ALLOWED_ORIGIN": "allowed_origin",
@@ -302,14 +335,23 @@ class _Builder:
         )
 
     def _role_policies(self) -> None:
-        """Chalice embeds the policy file; rebuild it with references to what is created."""
+        """Chalice embeds each function's policy file in its role's policy; rebuild each with
+        references to what is created."""
+        functions = self.chalice["resource"]["aws_lambda_function"]
         for key, policy in self.chalice["resource"]["aws_iam_role_policy"].items():
-            policy["policy"] = JsonEncode(self._policy_document())
+            role = policy["role"].removeprefix("${aws_iam_role.").removesuffix(".id}")
+            users = [f for f, body in functions.items() if body["role"] == role_arn(role)]
+            if len(users) != 1:
+                raise ValueError(f"role policy {key} is not the role of exactly one function")
+            (function,) = users
+            if json.loads(policy["policy"]) != self.stage.policies[function]:
+                raise ValueError(f"chalice's policy {key} is not {function}'s policy file")
+            policy["policy"] = JsonEncode(self._policy_document(function))
             self.add("aws_iam_role_policy", key, policy)
 
-    def _policy_document(self) -> dict[str, Any]:
+    def _policy_document(self, function: str) -> dict[str, Any]:
         statements = []
-        for grant in grants(self.stage):
+        for grant in grants(self.stage, function):
             resources = [f"${{aws_dynamodb_table.{self._table(t)}.arn}}" for t in grant.tables]
             resources += [
                 f"${{aws_dynamodb_table.{self._table(table)}.arn}}/index/{index}"
@@ -323,6 +365,10 @@ class _Builder:
                 log_group = _lookup(self.log_groups, group, "log group")
                 arn = f"${{aws_cloudwatch_log_group.{log_group}.arn}}"
                 resources += [arn, f"{arn}:log-stream:*"] if grant.log_streams else [arn]
+            resources += [
+                f"${{aws_lambda_function.{_lookup(self.functions, name, 'function')}.arn}}"
+                for name in grant.functions
+            ]
             if grant.unscoped:
                 resources.append("*")
             statements.append(
@@ -662,6 +708,11 @@ def _gateway_responses(statuses: dict[str, str | None]) -> dict[str, Any]:
     return responses
 
 
+def role_arn(role: str) -> str:
+    """The reference Chalice's functions use for their role's ARN."""
+    return f"${{aws_iam_role.{role}.arn}}"
+
+
 def _assume_role(service: str) -> dict[str, Any]:
     return {
         "Version": "2012-10-17",
@@ -672,7 +723,7 @@ def _assume_role(service: str) -> dict[str, Any]:
 
 
 def _default_retention(stage: Stage) -> int:
-    return 365 if stage.is_production else 30
+    return stage.log_retention_days
 
 
 def _resource_name(name: str) -> str:

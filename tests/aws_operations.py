@@ -16,7 +16,21 @@ Which calls are the application's. A call counts when, walking the Python stack 
    ``chalicelib.storage.table_layout.create_missing_tables`` called by a fixture, ``devstack/`` or a
    unit test provisions tables and is not counted, while a request sent through
    ``chalice.test.Client`` is counted whether a test or a fixture sends it;
-3. no frame of ``devstack/`` or ``deploy/`` is on the stack (provisioning and packaging).
+3. no frame of ``devstack/`` or ``deploy/`` is between the issuing frame and the innermost
+   frame of ``app.py`` (provisioning and packaging code the app would call into). One
+   further out calls the app the way the platform does and is no objection: devstack's
+   local gateway invokes the authorizer (``FailClosedGatewayAuthorizer``) as API Gateway
+   does, so the authorizer's calls count, in-process as on ``make run``.
+
+Whose call it is. Each Lambda function has a role of its own (``deploy/stage.py``), so each
+call is attributed to the function that would make it on AWS, from the stack too: the
+innermost frame of a function's entry point in ``app.py`` (``FUNCTION_ENTRY_POINTS``: the
+authorizer, ``purge_account``) names it, and a call with none on the stack is the API
+handler's. Some code stands in locally for a function (``LOCAL_STAND_INS``): under
+``make run`` and in-process tests the rest of a large purge runs on a thread of the API
+process (``ThreadBackgroundPurge``), which on AWS is the ``purge_account`` function; such a
+frame both names the function and, like a frame of ``app.py``, makes the call the
+application's (the thread's stack holds no frame of ``app.py``).
 
 Each call is recorded as the IAM authorisations it needs: ``<signing name>:<operation>`` on
 the resource it names, except that DynamoDB transactions are authorised per item through the
@@ -24,8 +38,8 @@ item actions (``Put`` needs ``dynamodb:PutItem``, ``ConditionCheck`` needs
 ``dynamodb:ConditionCheckItem``; there is no ``TransactWriteItems`` action), a Query or Scan
 with ``IndexName`` is authorised on the index, and the batch operations, which have IAM actions
 of their own, on each table they touch. Resources are then named by their role (users table,
-previous secret parameter, ...) under the ``Settings`` in effect, so the local and dev stages'
-recordings compare with any stage's policy.
+previous secret parameter, the purge function, ...) under the ``Settings`` in effect, so the
+local and dev stages' recordings compare with any stage's policy.
 
 The e2e tests run the app in a child process (``chalice local``), invisible here; the
 in-process tests drive the same code paths, so the recording is complete only when every
@@ -51,6 +65,7 @@ import pytest
 
 from chalicelib import runtime
 from chalicelib.config import Settings
+from deploy.stage import API_HANDLER, APP_NAME
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 TESTS_DIR = PROJECT_DIR / "tests"
@@ -64,9 +79,28 @@ OUT_OF_PROCESS_MARKERS = ("e2e", "fuzz")
 USERS_TABLE = "users table"
 TASKS_TABLE = "tasks table"
 RECORDS_TABLE = "records table"
+SESSIONS_TABLE = "sessions table"
 CURRENT_SECRET = "current secret parameter"
 PREVIOUS_SECRET = "previous secret parameter"
 
+# The Lambda functions, by their Chalice names (deploy/stage.py gives each its own role).
+JWT_AUTHORIZER = "jwt_authorizer"
+PURGE_ACCOUNT = "purge_account"
+# Where another function than the API handler starts: (file, code object's qualified name).
+FUNCTION_ENTRY_POINTS = {
+    (PROJECT_DIR / "app.py", "jwt_authorizer"): JWT_AUTHORIZER,
+    (PROJECT_DIR / "app.py", "purge_account"): PURGE_ACCOUNT,
+}
+# Code that runs in the API process locally but is another function on AWS.
+LOCAL_STAND_INS = {
+    (
+        PROJECT_DIR / "chalicelib" / "services" / "account_purge.py",
+        "ThreadBackgroundPurge.start.<locals>.run",
+    ): PURGE_ACCOUNT,
+}
+
+# Operations whose IAM action has another name than the operation.
+IAM_ACTIONS = {("lambda", "Invoke"): "lambda:InvokeFunction"}
 # TransactWriteItems / TransactGetItems entries and the IAM action each is authorised by.
 TRANSACTION_ITEM_ACTIONS = {
     "Put": "dynamodb:PutItem",
@@ -96,8 +130,16 @@ def authorisations(
         names = [params[key] for key in ("Name", "Path") if key in params]
         names += list(params.get("Names", []))
         if names:
-            return [(f"ssm:{operation}", parameter_resource(name)) for name in names]
-    return [(f"{service}:{operation}", "*")]
+            return [(iam_action(service, operation), parameter_resource(name)) for name in names]
+    if service == "lambda" and "FunctionName" in params:
+        return [(iam_action(service, operation), function_resource(params["FunctionName"]))]
+    return [(iam_action(service, operation), "*")]
+
+
+def iam_action(service: str, operation: str) -> str:
+    """The IAM action an operation needs: ``<service>:<operation>`` but where IAM names it
+    otherwise (``lambda:InvokeFunction`` for ``Invoke``)."""
+    return IAM_ACTIONS.get((service, operation), f"{service}:{operation}")
 
 
 def _dynamodb_authorisations(operation: str, params: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -134,6 +176,13 @@ def parameter_resource(name: str) -> str:
     return "parameter/" + name.lstrip("/")
 
 
+def function_resource(name: str) -> str:
+    """``function:<name>``, as in the function's ARN; an ARN or qualifier is reduced to it."""
+    if name.startswith("arn:"):
+        name = name.split(":function:", 1)[1]
+    return "function:" + name.split(":", 1)[0]
+
+
 def resource_role(settings: Settings | None, resource: str) -> str:
     """What ``resource`` is for under ``settings``; other resources are returned unchanged,
     and names that belong to no role say so (``foreign table ...``)."""
@@ -145,6 +194,7 @@ def resource_role(settings: Settings | None, resource: str) -> str:
             settings.users_table: USERS_TABLE,
             settings.tasks_table: TASKS_TABLE,
             settings.records_table: RECORDS_TABLE,
+            settings.sessions_table: SESSIONS_TABLE,
         }
         role = roles.get(table, f"foreign table {table}")
         return f"{role} index {index}" if index else role
@@ -156,6 +206,15 @@ def resource_role(settings: Settings | None, resource: str) -> str:
         }
         roles.pop("", None)
         return roles.get(name, f"foreign parameter /{name}")
+    if resource.startswith("function:"):
+        # Chalice's names: <app>-<stage> for the API handler, <app>-<stage>-<name> otherwise.
+        name = resource.removeprefix("function:")
+        prefix = f"{APP_NAME}-{settings.stage}"
+        if name == prefix:
+            return f"{API_HANDLER} function"
+        if name.startswith(f"{prefix}-") and "-" not in name.removeprefix(f"{prefix}-"):
+            return f"{name.removeprefix(f'{prefix}-')} function"
+        return f"foreign function {name}"
     return resource
 
 
@@ -178,19 +237,38 @@ def _file_kind(filename: str) -> str:
     return _OTHER
 
 
-def is_application_call(frame: FrameType | None) -> bool:
-    """The rule of the module docstring, applied to the stack from ``frame`` outwards."""
+def calling_function(frame: FrameType | None) -> str | None:
+    """The function whose call this is, by the rules of the module docstring applied to the
+    stack from ``frame`` outwards; ``None`` when it is not the application's call."""
     issuer = None
     inside_app = False
+    function = None
     while frame is not None:
-        kind = _file_kind(frame.f_code.co_filename)
+        code = frame.f_code
+        kind = _file_kind(code.co_filename)
         if issuer is None and kind != _LIBRARY:
             issuer = kind
-        if kind == _DRIVER:
-            return False
-        inside_app = inside_app or kind == _APP
+        if kind == _DRIVER and not inside_app:
+            return None
+        entry_point, stand_in = _function_of_code(code.co_filename, code.co_qualname)
+        function = function or entry_point or stand_in
+        inside_app = inside_app or kind == _APP or stand_in is not None
         frame = frame.f_back
-    return inside_app and issuer in (_APP, _CHALICELIB)
+    if not (inside_app and issuer in (_APP, _CHALICELIB)):
+        return None
+    return function or API_HANDLER
+
+
+def is_application_call(frame: FrameType | None) -> bool:
+    """Whether the call is the application's (any function's)."""
+    return calling_function(frame) is not None
+
+
+@functools.cache
+def _function_of_code(filename: str, qualname: str) -> tuple[str | None, str | None]:
+    """The function whose entry point, and the one whose local stand-in, this code is."""
+    path = Path(os.path.realpath(filename))
+    return FUNCTION_ENTRY_POINTS.get((path, qualname)), LOCAL_STAND_INS.get((path, qualname))
 
 
 def settings_in_effect() -> Settings | None:
@@ -214,9 +292,13 @@ class Observation:
     action: str
     role: str
     resource: str
-    application: bool
+    function: str | None  # the Lambda function making the call; None: not the application
     test: str
     phase: str
+
+    @property
+    def application(self) -> bool:
+        return self.function is not None
 
 
 @dataclass
@@ -233,7 +315,7 @@ class Recorder:
     def observe(self, model: Any, params: Mapping[str, Any], frame: FrameType | None) -> None:
         """Record one call (never raises: the hook must not change what the call does)."""
         try:
-            application = is_application_call(frame)
+            function = calling_function(frame)
             settings = settings_in_effect()
             service = model.service_model.signing_name
             for action, resource in authorisations(service, model.name, params):
@@ -242,7 +324,7 @@ class Recorder:
                         action=action,
                         role=resource_role(settings, resource),
                         resource=resource,
-                        application=application,
+                        function=function,
                         test=self.test,
                         phase=self.phase,
                     )
@@ -257,13 +339,27 @@ class Recorder:
     def since(self, mark: int) -> list[Observation]:
         return self.observations[mark:]
 
-    def pairs(self) -> set[tuple[str, str]]:
-        """The (IAM action, resource role) pairs the application needed in this session."""
-        return {(o.action, o.role) for o in self.observations if o.application}
+    def pairs(self, function: str | None = None) -> set[tuple[str, str]]:
+        """The (IAM action, resource role) pairs the application needed in this session:
+        ``function``'s, or every function's when ``None``."""
+        return {
+            (o.action, o.role)
+            for o in self.observations
+            if o.application and function in (None, o.function)
+        }
 
-    def first_use(self, pair: tuple[str, str]) -> Observation | None:
+    def functions(self) -> set[str]:
+        """The functions that made at least one call."""
+        return {o.function for o in self.observations if o.function is not None}
+
+    def first_use(self, pair: tuple[str, str], function: str | None = None) -> Observation | None:
         return next(
-            (o for o in self.observations if o.application and (o.action, o.role) == pair), None
+            (
+                o
+                for o in self.observations
+                if o.application and (o.action, o.role) == pair and function in (None, o.function)
+            ),
+            None,
         )
 
     def incompleteness(self, session: pytest.Session) -> str | None:
@@ -381,11 +477,13 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    """With ``-v``: the (action, role) pairs the application needed, and a test that did."""
-    pairs = sorted(RECORDER.pairs())
-    if config.option.verbose < 1 or not pairs:
+    """With ``-v``: per function, the (action, role) pairs it needed, and a test that did."""
+    if config.option.verbose < 1 or not RECORDER.functions():
         return
     terminalreporter.section("AWS operations performed by the application")
-    for pair in pairs:
-        first = RECORDER.first_use(pair)
-        terminalreporter.write_line(f"{pair[0]:28} {pair[1]:36} first: {first and first.test}")
+    for function in sorted(RECORDER.functions()):
+        for pair in sorted(RECORDER.pairs(function)):
+            first = RECORDER.first_use(pair, function)
+            terminalreporter.write_line(
+                f"{function:15} {pair[0]:30} {pair[1]:36} first: {first and first.test}"
+            )

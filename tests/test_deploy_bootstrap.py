@@ -1,8 +1,9 @@
 """``python -m deploy.bootstrap`` (the first step of ``make deploy``) against moto's server.
 
 The CLI runs as a subprocess, as ``make deploy`` runs it, pointed at the server through
-boto3's standard ``AWS_ENDPOINT_URL_DYNAMODB`` / ``AWS_ENDPOINT_URL_SSM``; the tests check
-what a user sees (exit status, output) and what is left in DynamoDB and SSM.
+boto3's standard ``AWS_ENDPOINT_URL_DYNAMODB`` / ``AWS_ENDPOINT_URL_SSM`` /
+``AWS_ENDPOINT_URL_CLOUDWATCH_LOGS``; the tests check what a user sees (exit status, output)
+and what is left in DynamoDB, SSM and CloudWatch Logs.
 """
 
 from __future__ import annotations
@@ -101,11 +102,15 @@ class Moto:
         )
         self.dynamodb: Any = session.client("dynamodb", endpoint_url=self.url)
         self.ssm: Any = session.client("ssm", endpoint_url=self.url)
+        self.logs: Any = session.client("logs", endpoint_url=self.url)
 
     @property
     def env(self) -> dict[str, str]:
         return isolated_environment(
-            **FAKE_AWS, AWS_ENDPOINT_URL_DYNAMODB=self.url, AWS_ENDPOINT_URL_SSM=self.url
+            **FAKE_AWS,
+            AWS_ENDPOINT_URL_DYNAMODB=self.url,
+            AWS_ENDPOINT_URL_SSM=self.url,
+            AWS_ENDPOINT_URL_CLOUDWATCH_LOGS=self.url,
         )
 
     def reset(self) -> None:
@@ -123,6 +128,11 @@ class Moto:
 
     def table_names(self) -> set[str]:
         return set(self.dynamodb.list_tables()["TableNames"])
+
+    def log_groups(self) -> dict[str, int | None]:
+        """Every log group's name and retention in days (``None``: never expires)."""
+        groups = self.logs.describe_log_groups()["logGroups"]
+        return {group["logGroupName"]: group.get("retentionInDays") for group in groups}
 
     def parameter(self, name: str) -> dict[str, Any] | None:
         try:
@@ -150,6 +160,10 @@ def moto(moto_server: Moto) -> Moto:
 
 def names(stage: Stage) -> list[str]:
     return [definition["TableName"] for definition in stage.tables]
+
+
+def log_groups(stage: Stage) -> list[str]:
+    return [stage.log_group(function) for function in stage.functions]
 
 
 def assert_clean(run: Run) -> None:
@@ -194,6 +208,13 @@ def assert_stage_built(moto: Moto, stage: Stage) -> None:
     assert secret["Type"] == "SecureString"
     assert len(secret["Value"].encode()) >= 2 * MIN_SECRET_BYTES
     assert moto.parameter(previous) is None  # exists only during a rotation
+    # Every function's group exists with the packages' retention: no role may create one.
+    groups = moto.log_groups()
+    assert {name: groups.get(name) for name in log_groups(stage)} == {
+        name: stage.log_retention_days for name in log_groups(stage)
+    }
+    assert stage.log_group("api_handler") == f"/aws/lambda/tasks-api-{stage.name}"
+    assert {"jwt_authorizer", "purge_account"} <= set(stage.functions)
 
 
 def test_create_builds_the_dev_stage_and_a_second_run_changes_nothing(moto: Moto) -> None:
@@ -204,6 +225,8 @@ def test_create_builds_the_dev_stage_and_a_second_run_changes_nothing(moto: Moto
     for name in names(stage):
         assert f"table {name}: created (" in first.stdout
     assert f"parameter {stage.secret_parameters[0]}: created" in first.stdout
+    for group in log_groups(stage):
+        assert f"log group {group}: created (30-day retention)" in first.lines
     assert_stage_built(moto, stage)
     secret = moto.parameter(stage.secret_parameters[0])
     assert secret is not None
@@ -219,6 +242,10 @@ def test_create_builds_the_dev_stage_and_a_second_run_changes_nothing(moto: Moto
     assert [line for line in second.lines if "already exists" in line] == [
         *(f"table {name}: already exists" for name in names(stage)),
         f"parameter {stage.secret_parameters[0]}: already exists (kept)",
+        *(
+            f"log group {group}: already exists (30-day retention, kept)"
+            for group in log_groups(stage)
+        ),
     ]
     assert secret["Value"] not in second.stdout + second.stderr
     assert_stage_built(moto, stage)
@@ -247,11 +274,16 @@ def test_delete_removes_the_dev_stage_and_is_idempotent(moto: Moto) -> None:
     assert moto.table_names() == set()
     assert moto.parameter(current) is None
     assert moto.parameter(previous) is None
+    for group in log_groups(stage):
+        assert f"log group {group}: deleted" in deleted.lines
+    assert moto.log_groups() == {}
 
     again = bootstrap(moto.env, "delete", "--stage", "dev")
     assert again.status == 0, again.stderr
     assert "deleted" not in again.stdout
-    assert len([line for line in again.lines if line.endswith(": already gone")]) == 6
+    gone = len(names(stage)) + len(stage.secret_parameters) + len(log_groups(stage))
+    assert gone == 9
+    assert len([line for line in again.lines if line.endswith(": already gone")]) == gone
 
 
 def test_prod_is_deletion_protected_and_delete_needs_the_confirmation_flag(moto: Moto) -> None:
@@ -277,6 +309,7 @@ def test_prod_is_deletion_protected_and_delete_needs_the_confirmation_flag(moto:
     assert confirmed.status == 0, confirmed.stderr
     assert moto.table_names() == set(names(load_stage("dev")))  # only prod's tables went
     assert moto.parameter(stage.secret_parameters[0]) is None
+    assert set(moto.log_groups()) == set(log_groups(load_stage("dev")))  # and only its logs
     again = bootstrap(moto.env, "delete", "--stage", "prod", CONFIRM)
     assert again.status == 0, again.stderr
     assert "already gone" in again.stdout
@@ -300,6 +333,22 @@ def test_existing_tables_are_brought_up_to_standard_without_losing_items(moto: M
     assert status["PointInTimeRecoveryStatus"] == "ENABLED"
     stored = moto.dynamodb.get_item(TableName=stage.settings.users_table, Key=item)
     assert stored["Item"] == item
+
+
+def test_existing_log_groups_get_a_retention_and_keep_their_own(moto: Moto) -> None:
+    """A group Lambda created before (no retention) expires from now on; a chosen one stays."""
+    stage = load_stage("dev")
+    handler, authorizer, *_ = log_groups(stage)
+    moto.logs.create_log_group(logGroupName=handler)
+    moto.logs.create_log_group(logGroupName=authorizer)
+    moto.logs.put_retention_policy(logGroupName=authorizer, retentionInDays=7)
+
+    run = bootstrap(moto.env, "create", "--stage", "dev")
+    assert run.status == 0, run.stderr
+    assert f"log group {handler}: already exists; set a 30-day retention" in run.lines
+    assert f"log group {authorizer}: already exists (7-day retention, kept)" in run.lines
+    groups = moto.log_groups()
+    assert (groups[handler], groups[authorizer]) == (30, 7)
 
 
 def test_a_table_with_another_key_schema_is_refused(moto: Moto) -> None:

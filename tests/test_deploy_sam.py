@@ -26,14 +26,19 @@ from moto import mock_aws
 from chalicelib.http.gateway_responses import CONTRACT_RESPONSES
 from chalicelib.http.web import cors_config
 from deploy import sam, sam_template
-from deploy.stage import Grant, Stage, load_stage
+from deploy.stage import Grant, Stage, grants, load_stage
 from tests.test_deploy_terraform import assert_contract_gateway_responses
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SCAN_BIN = PROJECT_DIR / ".venv-scan" / "bin"
 STAGES = ["dev", "prod"]
 FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
-APP_ROLES = ["ApiHandlerRole", "JwtAuthorizerRole"]
+# Each function's logical id -> its Chalice name (its policy file) and its own role.
+APP_FUNCTIONS = {
+    "APIHandler": ("api_handler", "ApiHandlerRole"),
+    "JwtAuthorizer": ("jwt_authorizer", "JwtAuthorizerRole"),
+    "PurgeAccount": ("purge_account", "PurgeAccountRole"),
+}
 GATEWAY_ERRORS = ["UNAUTHORIZED", "ACCESS_DENIED", "DEFAULT_4XX", "DEFAULT_5XX"]
 
 
@@ -103,7 +108,7 @@ def test_output_is_a_template_and_the_code_it_points_to(
     template = templates[stage]
     assert template["Transform"] == "AWS::Serverless-2016-10-31"
     serverless = resources_of(template, "AWS::Serverless::Function")
-    assert set(serverless) == {"APIHandler", "JwtAuthorizer"}
+    assert set(serverless) == set(APP_FUNCTIONS)
     assert {f["Properties"]["CodeUri"] for f in serverless.values()} == {"./deployment.zip"}
 
 
@@ -144,17 +149,28 @@ def test_tables_follow_the_layout_with_recovery_encryption_and_ttl(
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_app_roles_grant_the_policy_file_on_the_stacks_own_resources(
+def test_each_function_has_a_role_of_its_own(
+    stage: str, templates: dict[str, dict[str, Any]]
+) -> None:
+    resources = templates[stage]["Resources"]
+    for function_id, (_, role_id) in APP_FUNCTIONS.items():
+        assert resources[function_id]["Properties"]["Role"] == {"Fn::GetAtt": [role_id, "Arn"]}
+        assert resources[role_id]["Type"] == "AWS::IAM::Role"
+        assert "ManagedPolicyArns" not in resources[role_id]["Properties"]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_each_role_grants_its_policy_file_on_the_stacks_own_resources(
     stage: str, templates: dict[str, dict[str, Any]]
 ) -> None:
     template = templates[stage]
-    policy = load_stage(stage).policy
-    for role_id in APP_ROLES:
+    definition = load_stage(stage)
+    by_function = {}
+    for function_id, (name, role_id) in APP_FUNCTIONS.items():
         (inline,) = template["Resources"][role_id]["Properties"]["Policies"]
-        assert "ManagedPolicyArns" not in template["Resources"][role_id]["Properties"]
         statements = inline["PolicyDocument"]["Statement"]
         assert [(s["Sid"], s["Action"]) for s in statements] == [
-            (s["Sid"], s["Action"]) for s in policy["Statement"]
+            (s["Sid"], s["Action"]) for s in definition.policies[name]["Statement"]
         ]
         for statement in statements:
             for resource in statement["Resource"]:
@@ -163,17 +179,61 @@ def test_app_roles_grant_the_policy_file_on_the_stacks_own_resources(
                     assert all(a.startswith("xray:") for a in statement["Action"])
                 else:
                     assert references(resource) <= set(template["Resources"]), resource
-        by_sid = {s["Sid"]: references(s["Resource"]) for s in statements}
-        assert by_sid["TasksApiTables"] == {"UsersTable", "TasksTable", "RecordsTable"}
-        assert by_sid["TaskAndRecordUpdates"] == {"TasksTable", "RecordsTable"}
-        assert by_sid["FunctionLogs"] == {"APIHandlerLogGroup", "JwtAuthorizerLogGroup"}
-        secrets = next(s for s in statements if s["Sid"] == "TokenSigningSecret")["Resource"]
-        assert [r["Fn::Sub"].rsplit(":parameter", 1)[1] for r in secrets] == load_stage(
-            stage
-        ).secret_parameters
-        listing = next(s for s in statements if s["Sid"] == "TaskListing")
-        assert listing["Action"] == ["dynamodb:Query"]
-        assert {"Fn::Sub": "${TasksTable.Arn}/index/by_status"} in listing["Resource"]
+        by_sid = {s["Sid"]: s for s in statements}
+        # Each function writes its own log group only, and never creates one.
+        logs = by_sid["FunctionLogs"]
+        assert logs["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
+        assert references(logs["Resource"]) == {f"{function_id}LogGroup"}
+        assert ("Tracing" in by_sid) is definition.xray
+        by_function[name] = by_sid
+
+    api = by_function["api_handler"]
+    assert references(api["UsersTable"]["Resource"]) == {"UsersTable"}
+    assert references(api["TasksTable"]["Resource"]) == {"TasksTable"}
+    assert api["TaskListingByStatus"]["Action"] == ["dynamodb:Query"]
+    assert api["TaskListingByStatus"]["Resource"] == [
+        {"Fn::Sub": "${TasksTable.Arn}/index/by_status"}
+    ]
+    assert references(api["LoginAttemptRecords"]["Resource"]) == {"RecordsTable"}
+    assert references(api["SessionsTable"]["Resource"]) == {"SessionsTable"}
+    # The API handler may invoke the purge function, nothing else.
+    assert api["AccountPurgeHandOff"]["Action"] == ["lambda:InvokeFunction"]
+    assert api["AccountPurgeHandOff"]["Resource"] == [{"Fn::GetAtt": ["PurgeAccount", "Arn"]}]
+    for name in ("api_handler", "jwt_authorizer"):
+        secrets = by_function[name]["TokenSigningSecret"]["Resource"]
+        assert [r["Fn::Sub"].rsplit(":parameter", 1)[1] for r in secrets] == (
+            definition.secret_parameters
+        )
+
+    assert set(by_function["jwt_authorizer"]) - {"Tracing"} == {
+        "TokenSigningSecret",
+        "FunctionLogs",
+    }
+
+    purge = by_function["purge_account"]
+    assert set(purge) - {"Tracing"} == {"AccountPurge", "NextPurgeSlice", "FunctionLogs"}
+    assert references(purge["AccountPurge"]["Resource"]) == {"TasksTable"}
+    # Itself only, by name: a reference from its role to the function would be circular.
+    assert purge["NextPurgeSlice"]["Resource"] == [
+        sam_template.function_arn(f"tasks-api-{stage}-purge_account")
+    ]
+    assert template["Resources"]["PurgeAccount"]["Properties"]["FunctionName"] == (
+        f"tasks-api-{stage}-purge_account"
+    )
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_no_role_may_create_a_log_group_or_invoke_another_function(
+    stage: str, templates: dict[str, dict[str, Any]]
+) -> None:
+    for role_id, role in resources_of(templates[stage], "AWS::IAM::Role").items():
+        for policy in role["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                actions = statement["Action"]
+                actions = actions if isinstance(actions, list) else [actions]
+                assert "logs:CreateLogGroup" not in actions, role_id
+                if "lambda:InvokeFunction" in actions:
+                    assert role_id in ("ApiHandlerRole", "PurgeAccountRole"), role_id
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -197,9 +257,16 @@ def test_packaging_refuses_grants_it_cannot_point_at_a_created_resource() -> Non
     unscoped = Grant("Everything", ["dynamodb:Scan"], [], [], [], [], unscoped=True)
     with pytest.raises(ValueError, match="only X-Ray"):
         sam_template.statement(unscoped, {}, {})
-    foreign = json.loads(json.dumps(stage.policy).replace("tasks-api-dev-users", "someone-else"))
+    policy = stage.policies["api_handler"]
+    foreign = json.loads(json.dumps(policy).replace("tasks-api-dev-users", "someone-else"))
     with pytest.raises(ValueError, match="someone-else"):
-        sam_template.build_template(_with_policy(stage, foreign), chalice_like)
+        sam_template.statement(grants(_with_policy(stage, foreign), "api_handler")[0], {}, {})
+    with pytest.raises(ValueError, match="not the stage's"):
+        sam_template.build_template(stage, chalice_like)
+    other = json.loads(json.dumps(policy).replace("-dev-purge_account", "-dev-other"))
+    invoke = next(g for g in grants(_with_policy(stage, other), "api_handler") if g.functions)
+    with pytest.raises(ValueError, match="tasks-api-dev-other"):
+        sam_template.statement(invoke, {}, {}, {"tasks-api-dev-purge_account": "PurgeAccount"})
     with pytest.raises(ValueError, match="StreamSpecifications"):
         sam_template.table_resource(
             {"TableName": "t", "StreamSpecifications": {}}, ttl_attribute=None, production=False
@@ -207,7 +274,8 @@ def test_packaging_refuses_grants_it_cannot_point_at_a_created_resource() -> Non
 
 
 def _with_policy(stage: Stage, policy: dict[str, Any]) -> Stage:
-    return dataclasses.replace(stage, policy=policy)
+    """``stage`` with ``policy`` as the API handler's policy file."""
+    return dataclasses.replace(stage, policies={**stage.policies, "api_handler": policy})
 
 
 # --- the signing secret ---------------------------------------------------------------------
@@ -264,6 +332,22 @@ def test_every_function_logs_to_a_created_group_with_retention(
         group_id = names[f"/aws/lambda/{function['Properties']['FunctionName']}"]
         assert group_id in function["DependsOn"]
     assert template["Resources"]["APIHandler"]["Properties"]["FunctionName"] == f"tasks-api-{stage}"
+    assert set(names) >= {load_stage(stage).log_group(name) for name, _ in APP_FUNCTIONS.values()}
+    assert retention["Default"] == str(load_stage(stage).log_retention_days)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_api_handler_hands_purges_to_the_created_purge_function(
+    stage: str, templates: dict[str, dict[str, Any]]
+) -> None:
+    resources = templates[stage]["Resources"]
+    handler = resources["APIHandler"]["Properties"]["Environment"]["Variables"]
+    assert handler["PURGE_FUNCTION_NAME"] == {"Ref": "PurgeAccount"}
+    purge = resources["PurgeAccount"]["Properties"]
+    # Its own name, literal (a Ref to itself would be circular), is the name it is given.
+    assert purge["Environment"]["Variables"]["PURGE_FUNCTION_NAME"] == purge["FunctionName"]
+    assert purge["Handler"] == "app.purge_account"
+    assert purge["Timeout"] == resources["APIHandler"]["Properties"]["Timeout"]
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -349,7 +433,7 @@ def test_outputs_name_the_url_and_the_tables(
 ) -> None:
     outputs = templates[stage]["Outputs"]
     assert "execute-api" in outputs["EndpointURL"]["Value"]["Fn::Sub"]
-    for table in ("UsersTable", "TasksTable", "RecordsTable"):
+    for table in ("UsersTable", "TasksTable", "RecordsTable", "SessionsTable"):
         assert outputs[f"{table}Name"]["Value"] == {"Ref": table}
     assert outputs["SigningSecretParameterName"]["Value"] == load_stage(stage).secret_parameters[0]
 

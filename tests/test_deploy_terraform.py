@@ -42,6 +42,8 @@ needs_checkov = pytest.mark.skipif(
 )
 TOOL_TIMEOUT = 300
 MOTO_SERVICES = ("apigateway", "dynamodb", "iam", "lambda", "logs", "ssm", "sts")
+
+
 def assert_contract_gateway_responses(responses: dict[str, Any]) -> None:
     """An unknown path is 404 not_found; an authorizer that raises is 503 + Retry-After."""
     unknown = responses["MISSING_AUTHENTICATION_TOKEN"]
@@ -66,6 +68,7 @@ EXPECTED_RESOURCES = {
     "aws_cloudwatch_log_group.api_execution",
     "aws_cloudwatch_log_group.api_handler",
     "aws_cloudwatch_log_group.jwt_authorizer",
+    "aws_cloudwatch_log_group.purge_account",
     "aws_dynamodb_table.records",
     "aws_dynamodb_table.sessions",
     "aws_dynamodb_table.tasks",
@@ -73,11 +76,14 @@ EXPECTED_RESOURCES = {
     "aws_iam_role.api_gateway_cloudwatch[0]",
     "aws_iam_role.api_handler_role",
     "aws_iam_role.jwt_authorizer_role",
+    "aws_iam_role.purge_account_role",
     "aws_iam_role_policy.api_handler_role",
     "aws_iam_role_policy.jwt_authorizer_role",
+    "aws_iam_role_policy.purge_account_role",
     "aws_iam_role_policy_attachment.api_gateway_cloudwatch[0]",
     "aws_lambda_function.api_handler",
     "aws_lambda_function.jwt_authorizer",
+    "aws_lambda_function.purge_account",
     "aws_lambda_permission.jwt_authorizer_invoke",
     "aws_lambda_permission.rest_api_invoke",
     "aws_ssm_parameter.token_signing_secret",
@@ -192,10 +198,31 @@ def test_deletion_protection_is_on_by_default_only_on_prod(package: Package) -> 
 
 def test_iam_resources_are_references_and_only_xray_is_unscoped(package: Package) -> None:
     stage = load_stage(package.stage)
-    for policy in package.resources("aws_iam_role_policy").values():
+    functions = package.resources("aws_lambda_function")
+    assert set(functions) == set(stage.functions)
+    policies = package.resources("aws_iam_role_policy")
+    for function, body in functions.items():
+        # Each function has a role of its own, granted its own policy file.
+        role = body["role"].removeprefix("${aws_iam_role.").removesuffix(".arn}")
+        assert role == f"{function}_role"
+        policy = policies[role]
+        assert policy["role"] == f"${{aws_iam_role.{role}.id}}"
         assert isinstance(policy["policy"], JsonEncode)
         statements = policy["policy"].value["Statement"]
-        assert [statement["Sid"] for statement in statements] == [g.sid for g in grants(stage)]
+        expected = grants(stage, function)
+        assert [statement["Sid"] for statement in statements] == [g.sid for g in expected]
+        assert [statement["Action"] for statement in statements] == [g.actions for g in expected]
+        for statement in statements:
+            assert "logs:CreateLogGroup" not in statement["Action"]
+            if any(action.startswith("logs:") for action in statement["Action"]):
+                own = f"${{aws_cloudwatch_log_group.{function}.arn}}"
+                assert statement["Resource"] == [own, f"{own}:log-stream:*"]
+            if "lambda:InvokeFunction" in statement["Action"]:
+                assert function in ("api_handler", "purge_account")
+                assert statement["Resource"] == ["${aws_lambda_function.purge_account.arn}"]
+    assert set(policies) == {f"{function}_role" for function in functions}
+    for policy in policies.values():
+        statements = policy["policy"].value["Statement"]
         for statement in statements:
             for resource in statement["Resource"]:
                 if resource == "*":
@@ -206,6 +233,7 @@ def test_iam_resources_are_references_and_only_xray_is_unscoped(package: Package
                             "${aws_dynamodb_table.",
                             "${aws_ssm_parameter.",
                             "${aws_cloudwatch_log_group.",
+                            "${aws_lambda_function.",
                         )
                     ), resource
                     assert "arn:aws" not in resource
@@ -232,6 +260,7 @@ def test_functions_are_configured_from_resources_and_variables(package: Package)
         assert variables["USERS_TABLE"] == "${aws_dynamodb_table.users.name}"
         assert variables["TASKS_TABLE"] == "${aws_dynamodb_table.tasks.name}"
         assert variables["RECORDS_TABLE"] == "${aws_dynamodb_table.records.name}"
+        assert variables["SESSIONS_TABLE"] == "${aws_dynamodb_table.sessions.name}"
         assert variables["TOKEN_SIGNING_SECRET_PARAMETER"] == (
             "${aws_ssm_parameter.token_signing_secret.name}"
         )
@@ -241,6 +270,15 @@ def test_functions_are_configured_from_resources_and_variables(package: Package)
         assert (
             function["logging_config"]["log_group"] == f"${{aws_cloudwatch_log_group.{key}.name}}"
         )
+        # The created purge function; its own name is a template (it cannot refer to itself).
+        assert variables["PURGE_FUNCTION_NAME"] == (
+            "${local.name_prefix}-purge_account"
+            if key == "purge_account"
+            else "${aws_lambda_function.purge_account.function_name}"
+        )
+    purge = package.resources("aws_lambda_function")["purge_account"]
+    assert purge["function_name"] == "${local.name_prefix}-purge_account"
+    assert purge["handler"] == "app.purge_account"
     for group in package.resources("aws_cloudwatch_log_group").values():
         assert group["retention_in_days"] == "${var.log_retention_days}"
 
@@ -297,6 +335,7 @@ def test_variables_and_outputs_exist(package: Package) -> None:
         "users_table",
         "tasks_table",
         "records_table",
+        "sessions_table",
         "signing_secret_parameter",
     }
 
@@ -544,20 +583,52 @@ def test_planned_values_match_the_stage(
     environment = function["environment"][0]["variables"]
     assert environment["ALLOWED_ORIGIN"] == stage.settings.allowed_origin
     assert environment["STAGE"] == stage_name
-    assert environment["TOKEN_LIFETIME_SECONDS"] == "3600"
+    assert environment["TOKEN_LIFETIME_SECONDS"] == str(stage.settings.token_lifetime_seconds)
     assert function["logging_config"][0]["log_group"] == f"/aws/lambda/tasks-api-{stage_name}"
-    retention = run.planned("aws_cloudwatch_log_group.api_handler")["retention_in_days"]
-    assert retention == (365 if stage.is_production else 30)
+    for name in stage.functions:
+        group = run.planned(f"aws_cloudwatch_log_group.{name}")
+        assert group["name"] == stage.log_group(name)
+        assert (
+            group["retention_in_days"]
+            == stage.log_retention_days
+            == (365 if stage.is_production else 30)
+        )
+    purge = run.planned("aws_lambda_function.purge_account")
+    assert purge["function_name"] == f"tasks-api-{stage_name}-purge_account"
+    assert purge["environment"][0]["variables"]["PURGE_FUNCTION_NAME"] == purge["function_name"]
     assert run.planned("aws_ssm_parameter.token_signing_secret")["type"] == "SecureString"
     resources = run.plan["configuration"]["root_module"]["resources"]
-    policy = next(r for r in resources if r["address"] == "aws_iam_role_policy.api_handler_role")
-    references = set(policy["expressions"]["policy"]["references"])
-    assert references >= {
+
+    def policy_references(function: str) -> set[str]:
+        address = f"aws_iam_role_policy.{function}_role"
+        policy = next(r for r in resources if r["address"] == address)
+        return {
+            reference
+            for reference in policy["expressions"]["policy"]["references"]
+            if reference.endswith(".arn")
+        }
+
+    secrets = {
+        "aws_ssm_parameter.token_signing_secret.arn",
+        "aws_ssm_parameter.token_signing_secret_previous.arn",
+    }
+    assert policy_references("api_handler") == {
         "aws_dynamodb_table.users.arn",
         "aws_dynamodb_table.tasks.arn",
         "aws_dynamodb_table.records.arn",
-        "aws_ssm_parameter.token_signing_secret.arn",
+        "aws_dynamodb_table.sessions.arn",
+        *secrets,
+        "aws_lambda_function.purge_account.arn",
         "aws_cloudwatch_log_group.api_handler.arn",
+    }
+    assert policy_references("jwt_authorizer") == {
+        *secrets,
+        "aws_cloudwatch_log_group.jwt_authorizer.arn",
+    }
+    assert policy_references("purge_account") == {
+        "aws_dynamodb_table.tasks.arn",
+        "aws_lambda_function.purge_account.arn",
+        "aws_cloudwatch_log_group.purge_account.arn",
     }
     deployment = next(r for r in resources if r["address"] == "aws_api_gateway_deployment.rest_api")
     assert "stage_name" not in deployment["expressions"]

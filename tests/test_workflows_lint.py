@@ -24,6 +24,11 @@ from typing import Any
 
 import pytest
 
+# These run external tools (actionlint, zizmor, make), never the app: like the end-to-end
+# tests they are out of process, so one skipping (actionlint cannot always be installed)
+# does not make the IAM exactness recording look incomplete.
+pytestmark = pytest.mark.e2e
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SCAN_BIN = PROJECT_DIR / ".venv-scan" / "bin"
 WORKFLOWS_DIR = PROJECT_DIR / ".github" / "workflows"
