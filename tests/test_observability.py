@@ -358,7 +358,7 @@ def test_chalice_local_prints_the_request_line(http_api: Api, local_stack: Local
     reply = requests.get(
         f"{local_stack.base_url}/users/me", headers={"Authorization": f"Bearer {token}"}, timeout=30
     )
-    assert reply.status_code == 404  # a valid token for a user that does not exist
+    assert reply.status_code == 401  # a valid token for an account that does not exist
     log = Path(local_stack.output.name)  # type: ignore[union-attr]
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
@@ -368,5 +368,5 @@ def test_chalice_local_prints_the_request_line(http_api: Api, local_stack: Local
         time.sleep(0.1)
     assert len(found) == 1, found
     line = json.loads(found[0])
-    assert (line["route"], line["status"], line["user_id"]) == ("/users/me", 404, user_id)
+    assert (line["route"], line["status"], line["user_id"]) == ("/users/me", 401, user_id)
     assert token not in log.read_text()
