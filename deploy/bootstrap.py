@@ -33,6 +33,7 @@ tests use moto's server).
 from __future__ import annotations
 
 import argparse
+import os
 import secrets
 import sys
 import time
@@ -75,7 +76,9 @@ class Aws:
     credentials checked."""
 
     def __init__(self) -> None:
-        session = boto3.session.Session()
+        # AWS_REGION too (botocore alone reads only AWS_DEFAULT_REGION and the profile).
+        region = os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION")
+        session = boto3.session.Session(region_name=region or None)
         if not session.region_name:
             raise BootstrapError(
                 "no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION), or use an AWS_PROFILE "

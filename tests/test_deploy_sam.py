@@ -27,7 +27,7 @@ from chalicelib.http.gateway_responses import CONTRACT_RESPONSES
 from chalicelib.http.web import cors_config
 from deploy import sam, sam_template
 from deploy.stage import Grant, Stage, grants, load_stage
-from tests.test_deploy_terraform import assert_contract_gateway_responses
+from tests.gateway_assertions import assert_contract_gateway_responses
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SCAN_BIN = PROJECT_DIR / ".venv-scan" / "bin"

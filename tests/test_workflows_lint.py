@@ -165,7 +165,7 @@ def test_deploy_plans_pull_requests_and_gates_prod_behind_its_environment() -> N
     assert deploy["concurrency"]["cancel-in-progress"] is False  # never mid-apply
     for name, job in jobs.items():
         runs = [step["run"] for step in job["steps"] if "run" in step]
-        assert any(r.startswith("make package-terraform") for r in runs), name
+        assert any(r.startswith("make build") for r in runs), name
         assert any(" apply " in r for r in runs) == name.startswith("deploy-"), name
         aws = [s["with"] for s in job["steps"] if "aws-credentials@" in str(s.get("uses"))]
         assert [step["role-to-assume"] for step in aws] == ["${{ vars.AWS_DEPLOY_ROLE_ARN }}"]
@@ -208,3 +208,31 @@ def test_make_help_lists_every_target_with_its_description(arguments: list[str])
     assert sorted(described) == sorted(targets)  # every target, and nothing else
     for target, description in described.items():
         assert len(description) > 10, (target, description)
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({"AWS_REGION": "eu-west-1"}, "eu-west-1"),
+        ({"AWS_DEFAULT_REGION": "ap-south-1", "AWS_REGION": "eu-west-1"}, "ap-south-1"),
+        ({}, ""),
+    ],
+)
+def test_make_passes_aws_region_on_as_the_default_region(
+    environ: dict[str, str], expected: str
+) -> None:
+    """botocore reads only AWS_DEFAULT_REGION: with AWS_REGION alone, packaging used to stop
+    with "No region configured"."""
+    make = shutil.which("make")
+    assert make is not None
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    rule = 'print-region: ; @echo "$$AWS_DEFAULT_REGION"'
+    result = subprocess.run(  # noqa: S603 - make with fixed arguments
+        [make, "-s", "--eval", rule, "print-region"],
+        cwd=PROJECT_DIR,
+        env={**clean, **environ},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.strip() == expected

@@ -1,0 +1,194 @@
+"""``make build STAGE=<stage>``: the two artifacts the Terraform module reads, nothing else.
+
+Writes ``build/<stage>/deployment.zip`` (the Lambda package: ``app.py``, ``chalicelib/`` and
+the pure-Python requirements) and ``build/<stage>/api.json`` (the REST API's Swagger 2.0
+definition with API Gateway's integrations, one per route of ``app.py``), both taken from
+``chalice package --pkg-format terraform``. Everything else (tables, roles, functions, the
+stage, alarms) is hand-written HCL in ``infra/terraform/modules/tasks_api``, so a new route
+reaches the deployed API without editing HCL, and a new resource needs no Python.
+
+``api.json`` is a ``templatefile()`` template. Chalice spells what it cannot know as
+Terraform references to its own resource names; they become placeholders the module fills:
+
+- ``${<function>_invoke_arn}``: every ``x-amazon-apigateway-integration`` URI and the
+  authorizer's ``authorizerUri`` (``<function>`` is Chalice's name, e.g. ``api_handler``);
+- ``${allowed_origin}``: the CORS origin of every OPTIONS preflight, which Chalice copies
+  from the stage's ``ALLOWED_ORIGIN`` when it imports ``app.py``.
+
+Anything else that ``templatefile()`` would read as template syntax is escaped, so the
+module's template variables are exactly those two kinds.
+
+The Lambda runtime and architecture are the module's variables (python3.13, arm64), pinned
+independently of the Python running this build, so the package must be pure Python: a
+compiled extension here would be built for this interpreter and machine and fail to import
+on Lambda. The build refuses one, saying which file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+BUILD_DIR = PROJECT_DIR / "build"
+PACKAGE = "deployment.zip"
+API_DEFINITION = "api.json"
+# The functions infra/terraform/modules/tasks_api defines, by Chalice name. A new
+# @app.lambda_function or @app.authorizer needs its function, role and log group there too.
+MODULE_FUNCTIONS = frozenset({"api_handler", "jwt_authorizer", "purge_account"})
+ORIGIN_PLACEHOLDER = "${allowed_origin}"
+CORS_ORIGIN_PARAMETER = "method.response.header.Access-Control-Allow-Origin"
+# Chalice's reference to a function's invoke ARN inside the swagger it embeds in Terraform.
+_INVOKE_ARN = re.compile(r"\$\{aws_lambda_function\.([A-Za-z0-9_]+)\.invoke_arn\}")
+_ESCAPED_INVOKE_ARN = re.compile(r"\$\$\{aws_lambda_function\.([A-Za-z0-9_]+)\.invoke_arn\}")
+_COMPILED_SUFFIXES = (".so", ".pyd", ".dylib")
+# chalice needs some region to build its session; nothing region-specific reaches the output.
+_PACKAGING_REGION = "us-east-1"
+
+
+def build(stage: str, output_dir: Path) -> dict[str, Any]:
+    """Write ``deployment.zip`` and ``api.json`` for ``stage``; returns the API definition."""
+    with tempfile.TemporaryDirectory(prefix="chalice-build-") as scratch:
+        chalice_dir = Path(scratch) / "chalice"
+        _chalice_package(stage, chalice_dir)
+        packaged = json.loads((chalice_dir / "chalice.tf.json").read_text())
+        _check_functions(packaged)
+        definition = api_definition(json.loads(packaged["locals"]["chalice_api_swagger"]))
+        _check_pure_python(chalice_dir / PACKAGE)
+        output_dir.mkdir(parents=True, exist_ok=True)
+        (output_dir / API_DEFINITION).write_text(json.dumps(definition, indent=2) + "\n")
+        _copy_without_bytecode(chalice_dir / PACKAGE, output_dir / PACKAGE)
+    return definition
+
+
+def api_definition(swagger: dict[str, Any]) -> dict[str, Any]:
+    """Chalice's swagger as a ``templatefile()`` template (see the module docstring)."""
+    preflights = 0
+    for parameters in _values_under(swagger, "responseParameters"):
+        if CORS_ORIGIN_PARAMETER in parameters:
+            parameters[CORS_ORIGIN_PARAMETER] = f"'{ORIGIN_PLACEHOLDER}'"
+            preflights += 1
+    if not preflights:
+        raise ValueError("chalice's swagger has no CORS preflight; the routes lost cors=...?")
+    return _template_strings(swagger)
+
+
+def _template_strings(value: Any) -> Any:
+    """Escape template syntax in every string, then turn Chalice's invoke ARNs into
+    placeholders (keys too: paths may be any text)."""
+    if isinstance(value, dict):
+        return {_template_string(key): _template_strings(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_template_strings(item) for item in value]
+    if isinstance(value, str):
+        return _template_string(value)
+    return value
+
+
+def _template_string(text: str) -> str:
+    if text == f"'{ORIGIN_PLACEHOLDER}'":
+        return text
+    references = _INVOKE_ARN.findall(text)
+    unknown = set(references) - MODULE_FUNCTIONS
+    if unknown:
+        raise ValueError(f"the API invokes functions the module does not define: {unknown}")
+    escaped = text.replace("${", "$${").replace("%{", "%%{")
+    return _ESCAPED_INVOKE_ARN.sub(r"${\1_invoke_arn}", escaped)
+
+
+def _check_functions(packaged: dict[str, Any]) -> None:
+    functions = set(packaged["resource"]["aws_lambda_function"])
+    if functions != MODULE_FUNCTIONS:
+        raise ValueError(
+            f"app.py defines the Lambda functions {sorted(functions)}; the Terraform module "
+            f"defines {sorted(MODULE_FUNCTIONS)}. Add (or remove) the function, its role, "
+            "policy and log group in infra/terraform/modules/tasks_api, then MODULE_FUNCTIONS."
+        )
+
+
+def _check_pure_python(package: Path) -> None:
+    with zipfile.ZipFile(package) as archive:
+        compiled = [name for name in archive.namelist() if name.endswith(_COMPILED_SUFFIXES)]
+    if compiled:
+        raise ValueError(
+            f"{package.name} holds compiled extensions built for this interpreter, which the "
+            f"pinned Lambda runtime and architecture may not load: {compiled[:5]}"
+        )
+
+
+def _copy_without_bytecode(source: Path, target: Path) -> None:
+    """Copy the package minus ``__pycache__``: bytecode of this interpreter, which another
+    Python version ignores. Entries keep Chalice's fixed timestamps, so the same sources
+    give the same zip (and the same ``source_code_hash``)."""
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(target, "w") as copy:
+        for entry in original.infolist():
+            if "__pycache__/" not in entry.filename:
+                copy.writestr(entry, original.read(entry), compress_type=zipfile.ZIP_DEFLATED)
+
+
+def _chalice_package(stage: str, out_dir: Path) -> None:
+    """``chalice package --pkg-format terraform`` with this interpreter's chalice."""
+    environment = dict(os.environ)
+    environment.setdefault(
+        "AWS_DEFAULT_REGION", environment.get("AWS_REGION") or _PACKAGING_REGION
+    )
+    command = [
+        sys.executable,
+        "-c",
+        "import sys; from chalice.cli import main; sys.argv[0] = 'chalice'; sys.exit(main())",
+        *("package", "--pkg-format", "terraform", "--stage", stage, str(out_dir)),
+    ]
+    result = subprocess.run(  # noqa: S603 - fixed argv, no shell
+        command, cwd=PROJECT_DIR, env=environment, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"chalice package failed ({result.returncode}):\n{result.stdout}{result.stderr}"
+        )
+
+
+def _values_under(value: Any, key: str) -> list[dict[str, Any]]:
+    """Every dict stored under ``key`` anywhere in a JSON document."""
+    found: list[dict[str, Any]] = []
+    if isinstance(value, dict):
+        for name, item in value.items():
+            if name == key and isinstance(item, dict):
+                found.append(item)
+            found.extend(_values_under(item, key))
+    elif isinstance(value, list):
+        for item in value:
+            found.extend(_values_under(item, key))
+    return found
+
+
+def deployable_stages() -> list[str]:
+    """Stages of ``.chalice/config.json`` that go to AWS: those with an IAM policy file."""
+    stages = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())["stages"]
+    return [name for name, stage in stages.items() if "iam_policy_file" in stage]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stage", required=True, choices=deployable_stages())
+    parser.add_argument("--output", type=Path, help="directory to write (default: build/<stage>)")
+    args = parser.parse_args(argv)
+    output_dir = args.output or BUILD_DIR / args.stage
+    definition = build(args.stage, output_dir)
+    print(
+        f"Wrote {output_dir / PACKAGE} and {output_dir / API_DEFINITION} "
+        f"({len(definition['paths'])} paths) for stage {args.stage!r}."
+    )
+    print(f"Deploy: cd infra/terraform/environments/{args.stage} && terraform apply")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

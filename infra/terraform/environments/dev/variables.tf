@@ -1,0 +1,47 @@
+variable "region" {
+  description = "AWS region; null takes it from AWS_REGION / AWS_DEFAULT_REGION or the profile."
+  type        = string
+  default     = null
+}
+
+variable "package_path" {
+  description = "Lambda package from `make build STAGE=dev`, relative to this directory."
+  type        = string
+  default     = "../../../../build/dev/deployment.zip"
+}
+
+variable "api_definition_path" {
+  description = "API definition from `make build STAGE=dev`, relative to this directory."
+  type        = string
+  default     = "../../../../build/dev/api.json"
+}
+
+variable "allowed_origin" {
+  description = "CORS origin of the web app that calls this API (* allows any)."
+  type        = string
+  default     = "*"
+}
+
+variable "alarm_email" {
+  description = "Email address that receives the alarms (confirm the subscription); null for none."
+  type        = string
+  default     = null
+}
+
+variable "signing_secret_version" {
+  description = "Raise by one to rotate the token signing secret (module README, \"Rotating the signing secret\")."
+  type        = number
+  default     = 1
+}
+
+variable "manage_api_gateway_account" {
+  description = "Whether this stack owns the account's API Gateway CloudWatch role (one stack per account and region)."
+  type        = bool
+  default     = false
+}
+
+variable "tags" {
+  description = "Extra tags for every resource (owner, cost centre...), beside the provider's default_tags."
+  type        = map(string)
+  default     = {}
+}

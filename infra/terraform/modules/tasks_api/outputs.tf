@@ -1,0 +1,52 @@
+output "api_url" {
+  description = "Base URL of the API: the stage's invoke URL (https://<id>.execute-api.<region>.amazonaws.com/api)."
+  value       = aws_api_gateway_stage.this.invoke_url
+}
+
+output "rest_api_id" {
+  description = "Id of the REST API."
+  value       = aws_api_gateway_rest_api.this.id
+}
+
+output "table_names" {
+  description = "DynamoDB table names by role: users, tasks, records, sessions."
+  value       = { for key, table in aws_dynamodb_table.this : key => table.name }
+}
+
+output "function_names" {
+  description = "Lambda function names by Chalice name: api_handler, jwt_authorizer, purge_account."
+  value       = { for key, function in aws_lambda_function.this : key => function.function_name }
+}
+
+output "function_role_arns" {
+  description = "ARN of each function's own IAM role, by Chalice name."
+  value       = { for key, role in aws_iam_role.function : key => role.arn }
+}
+
+output "log_group_names" {
+  description = "Log group names: one per function, the API's access log and its execution log."
+  value = merge(
+    { for key, group in local.log_groups : key => group.name },
+    { api_execution = one(concat(aws_cloudwatch_log_group.api_execution, aws_cloudwatch_log_group.api_execution_protected)).name },
+  )
+}
+
+output "signing_secret_parameter" {
+  description = "SSM SecureString holding the current token signing secret (its value is in neither plan nor state)."
+  value       = aws_ssm_parameter.signing_secret.name
+}
+
+output "previous_signing_secret_parameter" {
+  description = "SSM parameter the rotation procedure writes the previous secret to; not created by Terraform."
+  value       = local.previous_signing_secret_parameter
+}
+
+output "alarm_topic_arn" {
+  description = "SNS topic every alarm notifies; subscribe more endpoints to it as needed."
+  value       = aws_sns_topic.alarms.arn
+}
+
+output "dashboard_name" {
+  description = "CloudWatch dashboard of the stage."
+  value       = aws_cloudwatch_dashboard.this.dashboard_name
+}
