@@ -14,12 +14,12 @@ from chalice import Chalice, Response
 from chalice.app import AuthRequest
 
 from chalicelib import observability, request_budget, runtime
-from chalicelib.auth.authorizer import AuthorizerUnavailable, authorize
+from chalicelib.auth.authorizer import AuthorizerUnavailable, VerifierUnavailable, authorize
 from chalicelib.auth.tokens import Principal
 from chalicelib.config import allowed_origin
 from chalicelib.domain import validation
-from chalicelib.domain.ids import is_valid_id
-from chalicelib.errors import ApiError, InternalError
+from chalicelib.errors import ApiError, InternalError, NotFound
+from chalicelib.http.gateway_responses import UNKNOWN_PATH_BODY
 from chalicelib.http.web import (
     ANY_CONTENT_TYPE,
     base_path,
@@ -59,19 +59,26 @@ def jwt_authorizer(auth_request: AuthRequest) -> dict[str, Any]:
     """Allow or deny a bearer token; raise when no verdict is possible.
 
     A deny is cached by API Gateway for the token's TTL, so a verifier that cannot be
-    built (the signing secret cannot be read) must not answer Deny: raising makes API
-    Gateway answer its AUTHORIZER_FAILURE gateway response (503 with ``Retry-After``) and
-    cache nothing, and the next request tries again.
+    built (the signing secret cannot be read) or cannot get its keys (the cognito mode's
+    JWKS cannot be fetched) must not answer Deny: raising makes API Gateway answer its
+    AUTHORIZER_FAILURE gateway response (503 with ``Retry-After``) and cache nothing, and
+    the next request tries again. The verifier is the stage's (``IDENTITY_PROVIDER``), the
+    same for every route.
     """
     request_budget.start()
     try:
-        verify = runtime.token_service().verify
-    except Exception as error:
-        app.log.exception("authorizer cannot verify tokens; no verdict, the client gets 503")
-        raise AuthorizerUnavailable() from error
+        try:
+            verify = runtime.token_verifier()
+        except Exception as error:
+            app.log.exception("authorizer cannot verify tokens; no verdict, the client gets 503")
+            raise AuthorizerUnavailable() from error
+        try:  # cognito mode: the issuer's keys are fetched on first use, within the budget
+            policy = authorize(auth_request.token, auth_request.method_arn, verify)
+        except VerifierUnavailable as error:
+            app.log.exception("authorizer cannot fetch the JWKS; no verdict, the client gets 503")
+            raise AuthorizerUnavailable() from error
     finally:
         request_budget.clear()
-    policy = authorize(auth_request.token, auth_request.method_arn, verify)
     if policy["policyDocument"]["Statement"][0]["Effect"] != "Allow":
         observability.log_token_denied(app.log, STAGE)
     return policy
@@ -100,6 +107,20 @@ def contract_errors(view: Callable[..., Response]) -> Callable[..., Response]:
                 "unhandled error, request id %s", request_id, extra={"request_id": request_id}
             )
             return error_response(InternalError(request_id))
+
+    return guarded
+
+
+def builtin_identity_only(view: Callable[..., Response]) -> Callable[..., Response]:
+    """A route of the built-in user store. With ``IDENTITY_PROVIDER=cognito``, signing up and
+    in, refreshing, logging out and changing passwords are Cognito's: such a request is
+    answered as a path no route matches (404 ``not_found``), before its body is read."""
+
+    @functools.wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> Response:
+        if runtime.uses_cognito():
+            raise NotFound(UNKNOWN_PATH_BODY["error"]["message"])
+        return view(*args, **kwargs)
 
     return guarded
 
@@ -142,6 +163,7 @@ def docs_asset(asset: str) -> Response:
 
 @app.route("/auth/register", methods=["POST"], **PUBLIC)
 @contract_errors
+@builtin_identity_only
 def register() -> Response:
     credentials = validation.validate_registration(_json_body())
     user = runtime.account_service().register(credentials)
@@ -150,6 +172,7 @@ def register() -> Response:
 
 @app.route("/auth/login", methods=["POST"], **PUBLIC)
 @contract_errors
+@builtin_identity_only
 def login() -> Response:
     credentials = validation.validate_login(_json_body())
     tokens = runtime.account_service().login(credentials, _client_address())
@@ -158,6 +181,7 @@ def login() -> Response:
 
 @app.route("/auth/refresh", methods=["POST"], **PUBLIC)
 @contract_errors
+@builtin_identity_only
 def refresh() -> Response:
     refresh_token = validation.validate_refresh_token(_json_body())
     tokens = runtime.session_service().refresh(refresh_token)
@@ -166,6 +190,7 @@ def refresh() -> Response:
 
 @app.route("/auth/logout", methods=["POST"], **PUBLIC)
 @contract_errors
+@builtin_identity_only
 def logout() -> Response:
     refresh_token = validation.validate_refresh_token(_json_body())
     runtime.session_service().logout(refresh_token)
@@ -175,11 +200,14 @@ def logout() -> Response:
 @app.route("/users/me", methods=["GET"], **PROTECTED)
 @contract_errors
 def current_user() -> Response:
+    if runtime.uses_cognito():
+        return json_response(runtime.cognito_accounts().profile(_principal()).to_json())
     return json_response(runtime.account_service().profile(_principal()).to_json())
 
 
 @app.route("/users/me/password", methods=["PUT"], **PROTECTED)
 @contract_errors
+@builtin_identity_only
 def change_password() -> Response:
     change = validation.validate_password_change(_json_body())
     runtime.account_service().change_password(_principal(), change, _client_address())
@@ -189,6 +217,10 @@ def change_password() -> Response:
 @app.route("/users/me", methods=["DELETE"], **PROTECTED)
 @contract_errors
 def delete_account() -> Response:
+    if runtime.uses_cognito():  # no password to confirm: Cognito holds it
+        validation.validate_provider_account_deletion(_json_body_or_empty())
+        runtime.cognito_accounts().delete_account(_principal())
+        return Response(body="", status_code=204)
     password = validation.validate_account_deletion(_json_body())
     runtime.account_service().delete_account(_principal(), password, _client_address())
     return Response(body="", status_code=204)
@@ -251,6 +283,13 @@ def _json_body() -> dict[str, Any]:
     return read_json_object(request.raw_body, request.headers)
 
 
+def _json_body_or_empty() -> dict[str, Any]:
+    """The body as a JSON object, ``{}`` when there is none."""
+    if not app.current_request.raw_body:
+        return {}
+    return _json_body()
+
+
 def _if_match() -> frozenset[int] | None:
     return parse_if_match(app.current_request.headers.get("if-match"))
 
@@ -280,7 +319,7 @@ def purge_account(event: dict[str, Any], context: Any) -> dict[str, Any]:
     the next, until nothing of the account remains (chalicelib/services/account_purge.py).
     """
     user_id = event.get("user_id") if isinstance(event, dict) else None
-    if not isinstance(user_id, str) or not is_valid_id(user_id):
+    if not isinstance(user_id, str) or not runtime.is_account_id(user_id):
         app.log.error("purge_account: no valid user_id in the event; nothing to do")
         return {"done": False}
     done = runtime.account_purge().continue_purge(

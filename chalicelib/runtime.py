@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
+from chalicelib import config
 from chalicelib.auth import passwords
 from chalicelib.auth.signing_secret import SigningKeys, load_signing_keys
-from chalicelib.auth.tokens import TokenService
+from chalicelib.auth.tokens import Principal, TokenService
 from chalicelib.config import Settings
 from chalicelib.domain.cursors import CursorCodec
+from chalicelib.domain.ids import is_valid_id
 from chalicelib.errors import ConfigurationError
 from chalicelib.services.account_purge import (
     AccountPurge,
@@ -26,20 +29,53 @@ from chalicelib.services.accounts import AccountService
 from chalicelib.services.sessions import SessionService
 from chalicelib.services.tasks import TaskService
 from chalicelib.storage.client import (
+    create_cognito_client,
     create_dynamodb_client,
     create_lambda_client,
     create_ssm_client,
 )
+from chalicelib.storage.closed_accounts import ClosedAccounts
 from chalicelib.storage.idempotency import IdempotencyRepository
 from chalicelib.storage.records import RecordsRepository
 from chalicelib.storage.sessions import SessionRepository
 from chalicelib.storage.tasks import TaskRepository
 from chalicelib.storage.users import UserRepository
 
+if TYPE_CHECKING:  # imported on first use: the builtin mode's cold starts do not load them
+    from chalicelib.auth.oidc import OidcVerifier
+    from chalicelib.services.identity import CognitoAccounts
+
 
 @functools.cache
 def settings() -> Settings:
     return Settings.from_environ(os.environ)
+
+
+@functools.cache
+def identity_provider() -> str:
+    """``builtin`` or ``cognito`` (``IDENTITY_PROVIDER``), read without building ``Settings``."""
+    return config.identity_provider(os.environ)
+
+
+def uses_cognito() -> bool:
+    return identity_provider() == config.COGNITO
+
+
+def token_verifier() -> Callable[[str], Principal]:
+    """What the authorizer checks bearer tokens with: the same for every route (API Gateway
+    caches its answer per token), chosen by the stage's identity provider."""
+    if uses_cognito():
+        return oidc_verifier().verify
+    return token_service().verify
+
+
+def is_account_id(value: object) -> bool:
+    """The shape of a user id in this stage: a ULID (builtin) or a token ``sub`` (cognito)."""
+    if uses_cognito():
+        from chalicelib.auth.oidc import is_valid_subject
+
+        return is_valid_subject(value)
+    return isinstance(value, str) and is_valid_id(value)
 
 
 @functools.cache
@@ -66,6 +102,39 @@ def token_service() -> TokenService:
         audience=config.token_audience,
         lifetime_seconds=config.token_lifetime_seconds,
     )
+
+
+@functools.cache
+def oidc_verifier() -> OidcVerifier:
+    """The cognito mode's ``OidcVerifier``, its JWKS fetched on first use (imported here:
+    the builtin mode's cold starts do not load it)."""
+    from chalicelib.auth.oidc import JwksCache, OidcVerifier
+
+    oidc = settings().oidc
+    if oidc is None:
+        raise ConfigurationError("the OIDC verifier is for IDENTITY_PROVIDER=cognito")
+    return OidcVerifier(oidc, JwksCache(oidc.jwks_url))
+
+
+@functools.cache
+def cognito_client() -> Any:
+    return create_cognito_client()
+
+
+@functools.cache
+def closed_accounts() -> ClosedAccounts:
+    return ClosedAccounts(dynamodb_client(), settings().users_table)
+
+
+@functools.cache
+def cognito_accounts() -> CognitoAccounts:
+    """The cognito mode's profile and account deletion (``services.identity``)."""
+    from chalicelib.services.identity import CognitoAccounts
+
+    pool_id = settings().cognito_user_pool_id
+    if pool_id is None:
+        raise ConfigurationError("Cognito accounts are for IDENTITY_PROVIDER=cognito")
+    return CognitoAccounts(cognito_client, pool_id, closed_accounts(), account_purge)
 
 
 @functools.cache
@@ -126,10 +195,12 @@ def account_service() -> AccountService:
 
 @functools.cache
 def task_service() -> TaskService:
+    """A create is conditional on the account: its user record (builtin), or no closed
+    marker (cognito): one ``ConditionCheck`` either way."""
     return TaskService(
         task_repository(),
         IdempotencyRepository(dynamodb_client(), settings().tasks_table),
-        user_repository(),
+        closed_accounts() if uses_cognito() else user_repository(),
         cursor_codec,
     )
 
@@ -145,6 +216,11 @@ def reset() -> None:
     """Forget everything built so far (tests change the environment between cases)."""
     for cached in (
         settings,
+        identity_provider,
+        oidc_verifier,
+        cognito_client,
+        closed_accounts,
+        cognito_accounts,
         dynamodb_client,
         ssm_client,
         signing_keys,

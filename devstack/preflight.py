@@ -21,7 +21,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from chalicelib.auth.signing_secret import MIN_SECRET_BYTES
-from chalicelib.config import ACCESS_TOKEN_LIFETIME_RANGE, REFRESH_TOKEN_LIFETIME_RANGE
+from chalicelib.config import (
+    ACCESS_TOKEN_LIFETIME_RANGE,
+    BUILTIN,
+    COGNITO,
+    IDENTITY_PROVIDERS,
+    REFRESH_TOKEN_LIFETIME_RANGE,
+)
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -36,6 +42,8 @@ WHOLE_NUMBER_RULES = {
     "REFRESH_TOKEN_LIFETIME_SECONDS": REFRESH_TOKEN_LIFETIME_RANGE[:2],
 }
 SIGNING_SECRETS = ("TOKEN_SIGNING_SECRET", "TOKEN_SIGNING_SECRET_PREVIOUS")
+# With IDENTITY_PROVIDER=cognito, make run creates a user pool in moto and sets these itself.
+COGNITO_SETTINGS = ("OIDC_ISSUER", "OIDC_AUDIENCE", "OIDC_JWKS_URL", "COGNITO_USER_POOL_ID")
 _WHOLE_NUMBER = re.compile(r"[0-9]+")
 
 
@@ -58,6 +66,7 @@ class RunSettings:
 
     port: int
     dynamodb: str
+    identity_provider: str = BUILTIN
 
 
 def check_environment(environ: Mapping[str, str]) -> RunSettings:
@@ -68,13 +77,40 @@ def check_environment(environ: Mapping[str, str]) -> RunSettings:
     """
     port = check_port(environ.get("PORT"))
     dynamodb = check_dynamodb(environ.get("DYNAMODB"))
+    identity_provider = check_identity_provider(environ)
     for variable, (low, high) in WHOLE_NUMBER_RULES.items():
         check_whole_number(variable, environ.get(variable), low, high)
     for variable in SIGNING_SECRETS:
         check_signing_secret(variable, environ.get(variable))
     check_port_free(port)
     check_dynamodb_reachable(dynamodb)
-    return RunSettings(port=port, dynamodb=dynamodb)
+    return RunSettings(port=port, dynamodb=dynamodb, identity_provider=identity_provider)
+
+
+def check_identity_provider(environ: Mapping[str, str]) -> str:
+    """``IDENTITY_PROVIDER``: ``builtin`` (the default) or ``cognito``.
+
+    With ``cognito``, make run creates a local user pool and app client in moto and points
+    the API at them, so a pool setting already in the environment would be silently
+    replaced: it is refused instead.
+    """
+    raw = environ.get("IDENTITY_PROVIDER")
+    if raw is None:
+        return BUILTIN
+    if raw not in IDENTITY_PROVIDERS:
+        raise PreflightError(
+            "IDENTITY_PROVIDER", repr(raw), f"must be {' or '.join(IDENTITY_PROVIDERS)}"
+        )
+    if raw == COGNITO:
+        for variable in COGNITO_SETTINGS:
+            if environ.get(variable):
+                raise PreflightError(
+                    variable,
+                    repr(environ[variable]),
+                    "make run creates a local user pool and sets it with IDENTITY_PROVIDER="
+                    f"cognito; unset {variable}",
+                )
+    return raw
 
 
 def check_port(raw: str | None) -> int:

@@ -20,8 +20,9 @@ from typing import IO, Any
 
 import boto3
 
-from chalicelib.config import Settings
+from chalicelib.config import BUILTIN, COGNITO, Settings
 from chalicelib.storage.table_layout import create_missing_tables
+from devstack.cognito import LocalUserPool, create_local_user_pool
 from devstack.preflight import SIGNING_SECRETS, StackError, check_port_free, check_signing_secret
 
 # StackError is defined with the start-up checks in devstack.preflight, which do not
@@ -46,6 +47,9 @@ class LocalStack:
 
     ``dynamodb`` is ``"moto"`` (start an in-memory server, the default), an endpoint URL
     (e.g. DynamoDB Local) or ``"aws"`` (the real service, with your own credentials).
+    ``identity_provider`` is ``"builtin"`` (the default: the API's own user store) or
+    ``"cognito"``: a user pool and app client in the moto server (``devstack.cognito``),
+    whose tokens the API then verifies; ``user_pool`` describes them.
     """
 
     def __init__(
@@ -56,13 +60,17 @@ class LocalStack:
         environ: Mapping[str, str] | None = None,
         output: IO[Any] | None = None,
         autoreload: bool = False,
+        identity_provider: str = BUILTIN,
     ) -> None:
         self.port = port or free_port()
         self.dynamodb = dynamodb
         self.environ = dict(os.environ if environ is None else environ)
         self.output = output
         self.autoreload = autoreload
+        self.identity_provider = identity_provider
         self.dynamodb_endpoint: str | None = None
+        self.moto_endpoint: str | None = None
+        self.user_pool: LocalUserPool | None = None
         self._processes: list[subprocess.Popen[bytes]] = []
 
     @property
@@ -77,6 +85,8 @@ class LocalStack:
         try:
             self._prepare_environment()
             self._create_tables()
+            if self.identity_provider == COGNITO:
+                self._create_user_pool()
             self._start_api()
         except BaseException:
             self.stop()
@@ -117,21 +127,30 @@ class LocalStack:
     def _prepare_environment(self) -> None:
         env = self.environ
         env["STAGE"] = LOCAL_STAGE
+        env["IDENTITY_PROVIDER"] = self.identity_provider  # not whatever the shell had
         env.setdefault("AWS_DEFAULT_REGION", env.get("AWS_REGION", "us-east-1"))
         for variable in SIGNING_SECRETS:  # the rules make run checks before calling us
             check_signing_secret(variable, env.get(variable))
-        if not env.get("TOKEN_SIGNING_SECRET"):
+        if not env.get("TOKEN_SIGNING_SECRET"):  # cognito mode too: it signs list cursors
             env["TOKEN_SIGNING_SECRET"] = secrets.token_urlsafe(48)
         if self.dynamodb == "aws":
             env.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
-            return
-        for name, value in FAKE_CREDENTIALS.items():
-            env.setdefault(name, value)
-        if self.dynamodb == "moto":
-            self.dynamodb_endpoint = self._start_dynamodb_server()
         else:
-            self.dynamodb_endpoint = self.dynamodb
-        env["AWS_ENDPOINT_URL_DYNAMODB"] = self.dynamodb_endpoint
+            for name, value in FAKE_CREDENTIALS.items():
+                env.setdefault(name, value)
+            if self.dynamodb == "moto":
+                self.dynamodb_endpoint = self._moto_server()
+            else:
+                self.dynamodb_endpoint = self.dynamodb
+            env["AWS_ENDPOINT_URL_DYNAMODB"] = self.dynamodb_endpoint
+        if self.identity_provider == COGNITO:
+            self._moto_server()  # the same server answers cognito-idp
+
+    def _moto_server(self) -> str:
+        """The moto server's endpoint, started on first use."""
+        if self.moto_endpoint is None:
+            self.moto_endpoint = self._start_dynamodb_server()
+        return self.moto_endpoint
 
     def _start_dynamodb_server(self) -> str:
         process = self._spawn(
@@ -145,17 +164,32 @@ class LocalStack:
         return first_line.removeprefix("listening on ").strip()
 
     def _create_tables(self) -> None:
-        settings = Settings.from_environ({**self.environ, **stage_environment(LOCAL_STAGE)})
-        session = boto3.session.Session(
+        # The tables do not depend on the identity provider (whose pool is not made yet).
+        settings = Settings.from_environ(
+            {**self.environ, **stage_environment(LOCAL_STAGE), "IDENTITY_PROVIDER": BUILTIN}
+        )
+        client = self._session().client("dynamodb", endpoint_url=self.dynamodb_endpoint)
+        created = create_missing_tables(client, settings)
+        if created:
+            self._say(f"created tables: {', '.join(created)}")
+
+    def _create_user_pool(self) -> None:
+        """A user pool and app client in moto, and the API's settings to accept its tokens."""
+        if self.moto_endpoint is None:
+            raise StackError("the cognito mode needs the moto server, which did not start")
+        region = self.environ["AWS_DEFAULT_REGION"]
+        client = self._session().client("cognito-idp", endpoint_url=self.moto_endpoint)
+        self.user_pool = create_local_user_pool(client, self.moto_endpoint, region)
+        self.environ.update(self.user_pool.api_environment())
+        self._say(f"created user pool {self.user_pool.pool_id}")
+
+    def _session(self) -> boto3.session.Session:
+        return boto3.session.Session(
             aws_access_key_id=self.environ.get("AWS_ACCESS_KEY_ID"),
             aws_secret_access_key=self.environ.get("AWS_SECRET_ACCESS_KEY"),
             aws_session_token=self.environ.get("AWS_SESSION_TOKEN"),
             region_name=self.environ["AWS_DEFAULT_REGION"],
         )
-        client = session.client("dynamodb", endpoint_url=self.dynamodb_endpoint)
-        created = create_missing_tables(client, settings)
-        if created:
-            self._say(f"created tables: {', '.join(created)}")
 
     def _start_api(self) -> None:
         chalice = [sys.executable, "-m", "devstack.chalice_local"]

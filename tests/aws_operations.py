@@ -64,7 +64,7 @@ import botocore.handlers
 import pytest
 
 from chalicelib import runtime
-from chalicelib.config import Settings
+from chalicelib.config import BUILTIN, Settings
 from deploy.stage import API_HANDLER, APP_NAME
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -78,6 +78,7 @@ OUT_OF_PROCESS_MARKERS = ("e2e", "fuzz")
 # Resource roles: what a table or parameter is for, whatever the stage calls it.
 USERS_TABLE = "users table"
 TASKS_TABLE = "tasks table"
+USER_POOL = "the stage's Cognito user pool"
 RECORDS_TABLE = "records table"
 SESSIONS_TABLE = "sessions table"
 CURRENT_SECRET = "current secret parameter"
@@ -133,6 +134,8 @@ def authorisations(
             return [(iam_action(service, operation), parameter_resource(name)) for name in names]
     if service == "lambda" and "FunctionName" in params:
         return [(iam_action(service, operation), function_resource(params["FunctionName"]))]
+    if service == "cognito-idp" and "UserPoolId" in params:
+        return [(iam_action(service, operation), f"userpool/{params['UserPoolId']}")]
     return [(iam_action(service, operation), "*")]
 
 
@@ -206,6 +209,9 @@ def resource_role(settings: Settings | None, resource: str) -> str:
         }
         roles.pop("", None)
         return roles.get(name, f"foreign parameter /{name}")
+    if resource.startswith("userpool/"):
+        pool = resource.removeprefix("userpool/")
+        return USER_POOL if pool == settings.cognito_user_pool_id else f"foreign {resource}"
     if resource.startswith("function:"):
         # Chalice's names: <app>-<stage> for the API handler, <app>-<stage>-<name> otherwise.
         name = resource.removeprefix("function:")
@@ -295,6 +301,9 @@ class Observation:
     function: str | None  # the Lambda function making the call; None: not the application
     test: str
     phase: str
+    # The stage configuration's identity provider when the call was made: a deployable
+    # stage's policy is compared with the calls made under its own provider only.
+    identity_provider: str = BUILTIN
 
     @property
     def application(self) -> bool:
@@ -327,6 +336,9 @@ class Recorder:
                         function=function,
                         test=self.test,
                         phase=self.phase,
+                        identity_provider=(
+                            settings.identity_provider if settings is not None else BUILTIN
+                        ),
                     )
                 )
         except Exception as error:  # reported by the exactness test
@@ -339,13 +351,18 @@ class Recorder:
     def since(self, mark: int) -> list[Observation]:
         return self.observations[mark:]
 
-    def pairs(self, function: str | None = None) -> set[tuple[str, str]]:
+    def pairs(
+        self, function: str | None = None, identity_provider: str | None = None
+    ) -> set[tuple[str, str]]:
         """The (IAM action, resource role) pairs the application needed in this session:
-        ``function``'s, or every function's when ``None``."""
+        ``function``'s, or every function's when ``None``; under ``identity_provider``'s
+        configurations only, when given."""
         return {
             (o.action, o.role)
             for o in self.observations
-            if o.application and function in (None, o.function)
+            if o.application
+            and function in (None, o.function)
+            and identity_provider in (None, o.identity_provider)
         }
 
     def functions(self) -> set[str]:

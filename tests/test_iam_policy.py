@@ -25,7 +25,7 @@ from moto import mock_aws
 
 from chalicelib import runtime
 from chalicelib.auth import passwords
-from chalicelib.config import Settings
+from chalicelib.config import BUILTIN, COGNITO, Settings
 from chalicelib.services import account_purge
 from chalicelib.storage import table_layout
 from deploy.stage import (
@@ -52,6 +52,7 @@ from tests.aws_operations import (
     RECORDS_TABLE,
     SESSIONS_TABLE,
     TASKS_TABLE,
+    USER_POOL,
     USERS_TABLE,
     authorisations,
     function_resource,
@@ -114,6 +115,33 @@ def _listing(pairs: set[tuple[str, str]]) -> str:
 # --- the recording against the policies ----------------------------------------------------
 
 
+# What a stage with IDENTITY_PROVIDER=cognito must grant beyond a builtin stage: no
+# deployable stage uses that mode yet, so these calls are pinned here instead of against a
+# policy file, and a new Cognito call fails this test until the grants are decided.
+COGNITO_MODE_CALLS = {
+    (API_HANDLER, "cognito-idp:AdminGetUser", USER_POOL),
+    (API_HANDLER, "cognito-idp:AdminDeleteUser", USER_POOL),
+}
+
+
+@pytest.mark.after_whole_suite
+def test_the_cognito_mode_calls_are_known(request: pytest.FixtureRequest) -> None:
+    incomplete = RECORDER.incompleteness(request.session)
+    if incomplete:
+        pytest.skip(f"needs the whole suite's recording, but {incomplete}")
+    builtin = {
+        (function, *pair)
+        for function in (API_HANDLER, JWT_AUTHORIZER, PURGE_ACCOUNT)
+        for pair in RECORDER.pairs(function, BUILTIN)
+    }
+    cognito = {
+        (function, *pair)
+        for function in (API_HANDLER, JWT_AUTHORIZER, PURGE_ACCOUNT)
+        for pair in RECORDER.pairs(function, COGNITO)
+    }
+    assert cognito - builtin == COGNITO_MODE_CALLS
+
+
 @pytest.mark.after_whole_suite
 @pytest.mark.parametrize(("stage_name", "function"), STAGE_FUNCTIONS)
 def test_each_functions_policy_grants_exactly_the_operations_the_suite_performed_in_it(
@@ -129,7 +157,9 @@ def test_each_functions_policy_grants_exactly_the_operations_the_suite_performed
     stage = load_deployable_stage(stage_name)
     # A call attributed to a function the stage does not deploy would be checked nowhere.
     assert RECORDER.functions() <= set(stage.functions)
-    recorded = RECORDER.pairs(function)
+    # The calls made under this stage's identity provider (a cognito-mode stage is not
+    # deployable yet: its calls are checked by test_the_cognito_mode_calls_are_known).
+    recorded = RECORDER.pairs(function, stage.settings.identity_provider)
     granted = {pair for pair in granted_pairs(stage, function) if not _is_platform(pair)}
     missing = "".join(
         f"\n    {action} on {role} (first used by {first.test})"

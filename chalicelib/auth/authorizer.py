@@ -43,6 +43,11 @@ class AuthorizerUnavailable(Exception):
     Gateway would cache; the deployed API answers 503 for it (AUTHORIZER_FAILURE)."""
 
 
+class VerifierUnavailable(Exception):
+    """Raised by a verifier that cannot decide now (the cognito mode's JWKS cannot be
+    fetched): the authorizer then raises ``AuthorizerUnavailable``, never answers Deny."""
+
+
 def bearer_token(authorization: str | None) -> str:
     """The token of ``Bearer <token>``; the scheme is case-insensitive (RFC 9110)."""
     parts = (authorization or "").split(" ")

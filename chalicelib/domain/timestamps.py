@@ -18,3 +18,10 @@ def utc_now() -> str:
 def _second(epoch_seconds: int) -> str:
     """``YYYY-MM-DDTHH:MM:SS`` of a second; formatted once per second, not per call."""
     return datetime.fromtimestamp(epoch_seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def from_datetime(value: datetime) -> str:
+    """A time-zone-aware ``datetime`` (e.g. Cognito's ``UserCreateDate``) in the contract's
+    format; milliseconds are truncated, as ``utc_now`` truncates them."""
+    moment = value.astimezone(UTC)
+    return f"{moment.strftime('%Y-%m-%dT%H:%M:%S')}.{moment.microsecond // 1000:03d}Z"

@@ -194,6 +194,15 @@ def validate_account_deletion(body: Mapping[str, Any]) -> str:
     return password
 
 
+def validate_provider_account_deletion(body: Mapping[str, Any]) -> None:
+    """Cognito mode's ``DELETE /users/me``: ``{}`` (or no body). Cognito holds the password,
+    so there is none to confirm; a ``password`` is refused like any unknown field, so that a
+    client written for the builtin mode does not believe it was checked."""
+    errors = _unknown_fields(body, ())
+    if errors:
+        raise ValidationFailed(errors)
+
+
 def is_well_formed_username(username: str) -> bool:
     return USERNAME_PATTERN.fullmatch(username) is not None
 

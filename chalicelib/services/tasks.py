@@ -7,7 +7,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from chalicelib.auth.tokens import Principal
 from chalicelib.domain.cursors import CursorCodec
@@ -25,7 +25,6 @@ from chalicelib.errors import (
 )
 from chalicelib.storage.idempotency import COMPLETED, IdempotencyRepository
 from chalicelib.storage.tasks import TaskRepository
-from chalicelib.storage.users import UserRepository
 
 
 @dataclass(frozen=True)
@@ -44,12 +43,20 @@ class Created:
         return f'"{self.body["version"]}"'
 
 
+class AccountCheck(Protocol):
+    """Where a create's "the account still exists" condition comes from: the user record
+    (``UserRepository``, builtin mode) or the absence of a closed marker (``ClosedAccounts``,
+    cognito mode). Either is one ``ConditionCheck`` in the create's transaction."""
+
+    def ownership_check(self, username: str, user_id: str) -> dict[str, Any]: ...
+
+
 class TaskService:
     def __init__(
         self,
         tasks: TaskRepository,
         idempotency: IdempotencyRepository,
-        users: UserRepository,
+        users: AccountCheck,
         cursors: Callable[[], CursorCodec],
     ) -> None:
         """``cursors`` builds the codec on first use: only listings need the signing keys,

@@ -69,6 +69,13 @@ def create_dynamodb_client() -> Any:
     return request_budget.install(boto3.client("dynamodb", config=CLIENT_CONFIG))
 
 
+def create_cognito_client() -> Any:
+    """The user pool's admin API (cognito mode: the profile and account deletion); the same
+    bounded timeouts and request budget. Its endpoint can be moved with boto3's standard
+    ``AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER`` (the local stack's moto server)."""
+    return request_budget.install(boto3.client("cognito-idp", config=CLIENT_CONFIG))
+
+
 def error_code(error: ClientError) -> str:
     return error.response.get("Error", {}).get("Code", "")
 
