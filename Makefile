@@ -8,6 +8,9 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 SCAN_VENV ?= .venv-scan
 SCANNED := $(SCAN_VENV)/.installed
+DEPLOY_PYTHON ?= python3.13
+DEPLOY_VENV ?= .venv-deploy
+DEPLOY_INSTALLED := $(DEPLOY_VENV)/.installed
 PORT ?= 8000
 STAGE ?= dev
 export PORT
@@ -101,10 +104,20 @@ fuzz: $(INSTALLED)
 package-sam: $(INSTALLED)
 	$(BIN)/python -m deploy.sam --stage $(STAGE)
 
-## Create STAGE's tables and signing secret if missing, then chalice deploy.
-deploy: $(INSTALLED)
+# Chalice has no runtime setting: a function's runtime is the Python that runs `chalice
+# deploy`. So make deploy runs it from a virtualenv of DEPLOY_PYTHON, which must be the
+# runtime every deploy path pins (python3.13), whatever Python built .venv.
+$(DEPLOY_INSTALLED): requirements.txt requirements-deploy.txt
+	@$(DEPLOY_PYTHON) -c 'import sys; sys.exit(None if sys.version_info[:2] == (3, 13) else "make deploy: DEPLOY_PYTHON=$(DEPLOY_PYTHON) is Python " + sys.version.split()[0] + ": must be 3.13, the pinned Lambda runtime")' \
+		|| { echo "make deploy: DEPLOY_PYTHON=$(DEPLOY_PYTHON): a Python 3.13 interpreter is needed (the pinned Lambda runtime)" >&2; exit 2; }
+	$(DEPLOY_PYTHON) -m venv $(DEPLOY_VENV)
+	$(DEPLOY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-deploy.txt
+	@touch $@
+
+## Create STAGE's tables, log groups and signing secret if missing, then chalice deploy (3.13).
+deploy: $(INSTALLED) $(DEPLOY_INSTALLED)
 	$(BIN)/python -m deploy.bootstrap create --stage $(STAGE)
-	$(BIN)/chalice deploy --stage $(STAGE)
+	$(DEPLOY_VENV)/bin/chalice deploy --stage $(STAGE)
 
 ## chalice delete for STAGE; tables and secret are kept unless DELETE_DATA=yes.
 destroy: $(INSTALLED)
@@ -115,9 +128,9 @@ destroy: $(INSTALLED)
 		echo "Kept STAGE=$(STAGE)'s tables and signing secret; DELETE_DATA=yes deletes them."; \
 	fi
 
-## Delete both virtualenvs, the caches and build/; the next make run reinstalls.
+## Delete the virtualenvs, the caches and build/; the next make run reinstalls.
 clean:
-	rm -rf $(VENV) $(SCAN_VENV) .pytest_cache .ruff_cache build
+	rm -rf $(VENV) $(SCAN_VENV) $(DEPLOY_VENV) .pytest_cache .ruff_cache build
 
 # --- infra/terraform: the checked-in Terraform module and environments ------------------------
 ## Terraform's inputs for STAGE, from app.py: build/STAGE/deployment.zip and api.json.
