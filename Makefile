@@ -100,7 +100,7 @@ $(VENV)/.bench-installed: bench/requirements.txt
 fuzz: $(INSTALLED)
 	FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-300} $(BIN)/python -m pytest -m fuzz -p no:cacheprovider
 
-## SAM / CloudFormation template for STAGE in build/sam/STAGE/.
+## SAM / CloudFormation stack for STAGE (infra/sam/template.yaml + the app) in build/sam/STAGE/.
 package-sam: $(INSTALLED)
 	$(BIN)/python -m deploy.sam --stage $(STAGE)
 

@@ -1,32 +1,78 @@
-"""``python -m deploy.sam --stage dev``: a SAM / CloudFormation stack in ``build/sam/<stage>/``.
+"""``python -m deploy.sam --stage dev``: the SAM / CloudFormation stack in ``build/sam/<stage>/``.
 
-Runs ``chalice package`` (its SAM output: ``sam.json`` + ``deployment.zip``), completes the
-template with ``deploy.sam_template`` and writes the directory afresh:
+The stack is ``infra/sam/template.yaml``, a checked-in template. ``chalice package
+--merge-template infra/sam/template.yaml`` adds what only the Chalice app knows -- the
+functions and their code, the REST API definition (one path per route of ``app.py``), one
+role per function granting its ``.chalice/policy-<stage>*.json`` -- and deep-merges the
+checked-in file over it. This module then writes:
 
     build/sam/<stage>/template.json   the stack; CodeUri points at ./deployment.zip
-    build/sam/<stage>/deployment.zip  the functions' code, as Chalice built it
+    build/sam/<stage>/deployment.zip  the functions' code, as Chalice built it (no bytecode)
 
 ``sam deploy`` and ``aws cloudformation package`` + ``deploy`` accept the directory as is.
 Nothing here talks to AWS.
+
+The post-step after the merge (``complete``) does only what a merge cannot express:
+
+- **Policy ARNs.** Chalice copies each policy file verbatim, with ``*`` for region and
+  account and literal names. Each ARN is pointed at the resource the template creates under
+  that name (``Fn::GetAtt``/``Fn::Sub``), so a grant cannot reach another account's
+  namesake and a role waits for what it grants; a grant on a name the template does not
+  create, or a ``"*"`` outside X-Ray, stops the packaging. The policy files stay the one
+  list of what each function may do (``tests/test_iam_policy.py`` holds them to the code).
+- **The CORS origin.** Chalice bakes the stage's ``ALLOWED_ORIGIN`` into the OPTIONS
+  response of every route, deep inside ``paths``; it becomes the ``AllowedOrigin``
+  parameter there, as in the template's own gateway responses.
+- **Inline code.** ``Code.ZipFile: signing_secret.py`` becomes that file's text, so the
+  custom resource's code stays a Python file that ruff and the tests read.
+- **Parameter defaults.** ``infra/sam/<stage>.json`` (CodePipeline's template-configuration
+  format, which ``aws cloudformation deploy --parameter-overrides file://...`` also reads)
+  becomes the parameters' defaults; ``Stage`` allows only the packaged stage.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import zipfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from deploy.sam_template import build_template
-from deploy.stage import PROJECT_DIR, deployable_stages, load_stage
+import yaml
+from chalice.utils import to_cfn_resource_name
+
+from deploy.stage import (
+    API_HANDLER,
+    PROJECT_DIR,
+    Grant,
+    Stage,
+    deployable_stages,
+    grants,
+    load_stage,
+)
 
 BUILD_DIR = PROJECT_DIR / "build" / "sam"
+SAM_DIR = PROJECT_DIR / "infra" / "sam"
+MERGE_TEMPLATE = SAM_DIR / "template.yaml"
 TEMPLATE = "template.json"
 CODE = "deployment.zip"
+ZIP_FILE_LIMIT = 4096  # CloudFormation's limit on inline Lambda code
+ORIGIN_PARAMETER = "method.response.header.Access-Control-Allow-Origin"
+ALLOWED_ORIGIN = {"Fn::Sub": "'${AllowedOrigin}'"}
+COMPILED_SUFFIXES = (".so", ".pyd", ".dylib")
+# Chalice needs some region to build its session; none of it reaches the template.
+PACKAGING_REGION = "us-east-1"
+
+Template = dict[str, Any]
+Resource = dict[str, Any]
 
 
 def package(stage_name: str, output_dir: Path | None = None) -> Path:
@@ -36,13 +82,273 @@ def package(stage_name: str, output_dir: Path | None = None) -> Path:
     with tempfile.TemporaryDirectory(prefix="chalice-sam-") as scratch:
         chalice_dir = Path(scratch) / "chalice"
         run_chalice_package(stage_name, chalice_dir)
-        chalice_template = json.loads((chalice_dir / "sam.json").read_text())
-        template = build_template(stage, chalice_template)
+        template = yaml.safe_load((chalice_dir / "sam.yaml").read_text())
+        complete(template, stage, parameter_values(stage_name))
+        check_pure_python(chalice_dir / CODE)
         clear(output_dir)
-        shutil.copyfile(chalice_dir / CODE, output_dir / CODE)
+        copy_without_bytecode(chalice_dir / CODE, output_dir / CODE)
     path = output_dir / TEMPLATE
     path.write_text(json.dumps(template, indent=2) + "\n")
     return path
+
+
+def run_chalice_package(stage_name: str, out: Path) -> None:
+    """``chalice package --merge-template infra/sam/template.yaml`` (SAM, YAML output)."""
+    env = dict(os.environ)
+    if not (env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")):
+        env["AWS_DEFAULT_REGION"] = PACKAGING_REGION
+    command = [
+        sys.executable,
+        "-c",
+        "import sys; from chalice.cli import main; sys.argv[0] = 'chalice'; sys.exit(main())",
+        *("package", "--stage", stage_name, "--merge-template", str(MERGE_TEMPLATE), str(out)),
+    ]
+    result = subprocess.run(  # noqa: S603 - fixed argv, no shell
+        command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"chalice package failed:\n{result.stdout}{result.stderr}")
+
+
+def parameter_values(stage_name: str) -> dict[str, str]:
+    """``infra/sam/<stage>.json``'s parameter values."""
+    return dict(json.loads((SAM_DIR / f"{stage_name}.json").read_text())["Parameters"])
+
+
+# --- the post-step ------------------------------------------------------------------------
+
+
+def complete(template: Template, stage: Stage, values: dict[str, str]) -> None:
+    """Everything the merge cannot express (the module docstring), in place."""
+    resources: dict[str, Resource] = template["Resources"]
+    untyped = sorted(k for k, v in resources.items() if "Type" not in v)
+    if untyped:
+        raise ValueError(
+            f"{MERGE_TEMPLATE.name} overrides {untyped}, which chalice package did not "
+            "generate: a function renamed or removed in app.py?"
+        )
+    set_defaults(template, stage.name, values)
+    inline_code(resources)
+    substitute_origin(resources["RestAPI"]["Properties"]["DefinitionBody"], stage)
+    rewire_roles(template, stage)
+
+
+def set_defaults(template: Template, stage_name: str, values: dict[str, str]) -> None:
+    """The stage file's values become defaults; ``Stage`` allows the packaged stage only.
+
+    Every parameter needs a value there, so each stage decides each setting explicitly.
+    """
+    parameters = template["Parameters"]
+    unknown = sorted(set(values) - set(parameters))
+    missing = sorted(set(parameters) - set(values) - {"Stage"})
+    if unknown or missing:
+        raise ValueError(
+            f"infra/sam/{stage_name}.json: unknown parameters {unknown}, missing {missing}"
+        )
+    for name, value in values.items():
+        parameters[name]["Default"] = str(value)
+    parameters["Stage"]["Default"] = stage_name
+    parameters["Stage"]["AllowedValues"] = [stage_name]
+
+
+def inline_code(resources: dict[str, Resource]) -> None:
+    """Each ``Code.ZipFile`` naming a file of ``infra/sam/`` becomes the file's text."""
+    for logical_id, resource in resources.items():
+        code = resource.get("Properties", {}).get("Code", {})
+        name = code.get("ZipFile") if isinstance(code, dict) else None
+        if isinstance(name, str) and re.fullmatch(r"[a-z_]+\.py", name):
+            source = (SAM_DIR / name).read_text()
+            if len(source) > ZIP_FILE_LIMIT:
+                raise ValueError(f"{name} ({logical_id}) exceeds the {ZIP_FILE_LIMIT} inline limit")
+            code["ZipFile"] = source
+
+
+def substitute_origin(body: dict[str, Any], stage: Stage) -> None:
+    """Replace the origin Chalice baked into each OPTIONS response by ``AllowedOrigin``."""
+    packaged = f"'{stage.settings.allowed_origin}'"
+    count = 0
+    for parameters in _values_under(body.get("paths", {}), "responseParameters"):
+        if ORIGIN_PARAMETER in parameters:
+            if parameters[ORIGIN_PARAMETER] != packaged:
+                raise ValueError(f"unexpected CORS origin {parameters[ORIGIN_PARAMETER]!r}")
+            parameters[ORIGIN_PARAMETER] = copy.deepcopy(ALLOWED_ORIGIN)
+            count += 1
+    if not count:
+        raise ValueError("Chalice's API definition has no CORS preflight; routes lost cors=...?")
+
+
+@dataclass(frozen=True)
+class Created:
+    """Names of what the template creates -> logical ids, by kind."""
+
+    tables: dict[str, str]
+    log_groups: dict[str, str]
+    functions: dict[str, str]
+
+
+def rewire_roles(template: Template, stage: Stage) -> None:
+    """Each function's role: its policy file's statements, every ARN a created resource."""
+    resources: dict[str, Resource] = template["Resources"]
+    function_ids = function_logical_ids(stage, resources)
+    created = created_names(template)
+    for name, logical_id in function_ids.items():
+        role_id = resources[logical_id]["Properties"]["Role"]["Fn::GetAtt"][0]
+        policies = resources[role_id]["Properties"]["Policies"]
+        if len(policies) != 1 or policies[0]["PolicyDocument"] != stage.policies[name]:
+            raise ValueError(f"{role_id} no longer carries exactly {name}'s policy file")
+        policies[0]["PolicyDocument"] = {
+            "Version": "2012-10-17",
+            "Statement": [statement(g, created, own=logical_id) for g in grants(stage, name)],
+        }
+
+
+def function_logical_ids(stage: Stage, resources: dict[str, Resource]) -> dict[str, str]:
+    """Each of the stage's functions (Chalice name) -> its logical id in the template.
+
+    A function in the template that the stage does not list (so has no policy file of its
+    own) or the other way round is an error, not a role granted the wrong file.
+    """
+    ids = {
+        name: "APIHandler" if name == API_HANDLER else to_cfn_resource_name(name)
+        for name in stage.functions
+    }
+    packaged = {k for k, v in resources.items() if v["Type"] == "AWS::Serverless::Function"}
+    if packaged != set(ids.values()):
+        raise ValueError(
+            f"the template's functions {sorted(packaged)} are not the stage's "
+            f"{sorted(ids.values())}: list each function under lambda_functions in "
+            ".chalice/config.json with its own iam_policy_file, and in infra/sam/template.yaml"
+        )
+    return ids
+
+
+def created_names(template: Template) -> Created:
+    """The tables, log groups and functions the template names, resolved for its stage."""
+    defaults = {k: str(v.get("Default", "")) for k, v in template["Parameters"].items()}
+    kinds: dict[str, dict[str, str]] = {"tables": {}, "log_groups": {}, "functions": {}}
+    name_of = {
+        "AWS::DynamoDB::Table": ("tables", "TableName"),
+        "AWS::Logs::LogGroup": ("log_groups", "LogGroupName"),
+        "AWS::Serverless::Function": ("functions", "FunctionName"),
+        "AWS::Lambda::Function": ("functions", "FunctionName"),
+    }
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] in name_of:
+            kind, key = name_of[resource["Type"]]
+            if key not in resource.get("Properties", {}):
+                raise ValueError(f"{logical_id} has no {key}: the template must name it")
+            kinds[kind][resolve(resource["Properties"][key], defaults)] = logical_id
+    return Created(**kinds)
+
+
+def resolve(value: Any, parameters: dict[str, str]) -> str:
+    """A name as a string: literal, ``Ref`` to a parameter, or ``Fn::Sub`` over parameters."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and list(value) == ["Ref"] and value["Ref"] in parameters:
+        return parameters[value["Ref"]]
+    if isinstance(value, dict) and list(value) == ["Fn::Sub"] and isinstance(value["Fn::Sub"], str):
+
+        def parameter(match: re.Match[str]) -> str:
+            if match.group(1) not in parameters:
+                raise ValueError(f"a resource name uses ${{{match.group(1)}}}, not a parameter")
+            return parameters[match.group(1)]
+
+        return re.sub(r"\$\{([^}]+)\}", parameter, value["Fn::Sub"])
+    raise ValueError(f"cannot resolve the name {value!r}: use a literal, Ref or Fn::Sub")
+
+
+def statement(grant: Grant, created: Created, own: str | None = None) -> dict[str, Any]:
+    """One policy-file statement with each ARN replaced by the created resource's ARN.
+
+    Only X-Ray keeps "*" (its actions have no resource-level permissions). ``own`` is the
+    logical id of the function whose role this is: a grant on itself is its ARN spelt from
+    its name, since a reference from its role to the function would be circular.
+    """
+    resources: list[Any] = []
+    for table in grant.tables:
+        resources.append({"Fn::GetAtt": [_known(created.tables, table, grant), "Arn"]})
+    for table, index in grant.indexes:
+        table_id = _known(created.tables, table, grant)
+        resources.append({"Fn::Sub": f"${{{table_id}.Arn}}/index/{index}"})
+    resources.extend(parameter_arn(name) for name in grant.parameters)
+    for group in grant.log_groups:
+        group_id = _known(created.log_groups, group, grant)
+        # The group itself, and (its Arn ends with ":*") every stream in it.
+        resources.append(
+            {
+                "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}"
+                f":log-group:${{{group_id}}}"
+            }
+        )
+        resources.append({"Fn::GetAtt": [group_id, "Arn"]})
+    for name in grant.functions:
+        function_id = _known(created.functions, name, grant)
+        resources.append(
+            function_arn(name) if function_id == own else {"Fn::GetAtt": [function_id, "Arn"]}
+        )
+    if grant.unscoped:
+        if not all(action.startswith("xray:") for action in grant.actions):
+            raise ValueError(f"statement {grant.sid}: only X-Ray actions may use Resource '*'")
+        resources.append("*")
+    return {"Sid": grant.sid, "Effect": "Allow", "Action": grant.actions, "Resource": resources}
+
+
+def function_arn(name: str) -> dict[str, str]:
+    """The ARN of the Lambda function ``name`` in the stack's account and region."""
+    return {
+        "Fn::Sub": f"arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}"
+        f":function:{name}"
+    }
+
+
+def parameter_arn(name: str) -> dict[str, str]:
+    """The ARN of an SSM parameter (``name`` starts with "/") in the stack's account."""
+    return {
+        "Fn::Sub": f"arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}"
+        f":parameter{name}"
+    }
+
+
+def _known(ids: dict[str, str], name: str, grant: Grant) -> str:
+    if name not in ids:
+        raise ValueError(f"statement {grant.sid} names {name}, which the template does not create")
+    return ids[name]
+
+
+def _values_under(value: Any, key: str) -> list[dict[str, Any]]:
+    """Every dict stored under ``key`` anywhere in a JSON document."""
+    found: list[dict[str, Any]] = []
+    if isinstance(value, dict):
+        for name, item in value.items():
+            if name == key and isinstance(item, dict):
+                found.append(item)
+            found.extend(_values_under(item, key))
+    elif isinstance(value, list):
+        for item in value:
+            found.extend(_values_under(item, key))
+    return found
+
+
+# --- the code and the output directory ------------------------------------------------------
+
+
+def check_pure_python(package_path: Path) -> None:
+    """Refuse compiled extensions: built for this interpreter and machine, they would not
+    load on the template's pinned runtime (python3.13) and architecture (arm64)."""
+    with zipfile.ZipFile(package_path) as archive:
+        compiled = [n for n in archive.namelist() if n.endswith(COMPILED_SUFFIXES)]
+    if compiled:
+        raise ValueError(f"{package_path.name} holds compiled extensions: {compiled[:5]}")
+
+
+def copy_without_bytecode(source: Path, target: Path) -> None:
+    """Copy the package minus ``__pycache__`` (this interpreter's bytecode, which Python 3.13
+    ignores); entries keep Chalice's fixed timestamps, so the same sources give the same zip."""
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(target, "w") as copied:
+        for entry in original.infolist():
+            if "__pycache__/" not in entry.filename:
+                copied.writestr(entry, original.read(entry), compress_type=zipfile.ZIP_DEFLATED)
 
 
 def clear(output_dir: Path) -> None:
@@ -63,31 +369,6 @@ def clear(output_dir: Path) -> None:
     output_dir.mkdir(parents=True, exist_ok=True)
 
 
-def run_chalice_package(stage_name: str, out: Path) -> None:
-    """``chalice package`` (SAM format) from the project root, with this interpreter.
-
-    Chalice needs a region to build its clients, yet writes none into the template
-    (it uses ``${AWS::Region}``), so any region will do when none is configured.
-    """
-    env = dict(os.environ)
-    if not (env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")):
-        env["AWS_DEFAULT_REGION"] = "us-east-1"
-    command = [
-        sys.executable,
-        "-c",
-        "import sys; from chalice.cli import main; sys.exit(main())",
-        "package",
-        "--stage",
-        stage_name,
-        str(out),
-    ]
-    result = subprocess.run(  # noqa: S603 - fixed argv, no shell
-        command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True, check=False
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"chalice package failed:\n{result.stdout}{result.stderr}")
-
-
 def main(argv: list[str] | None = None) -> int:
     """Command line: package one stage, then say where the output is and how to deploy it."""
     parser = argparse.ArgumentParser(
@@ -102,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Wrote {path} and {path.with_name(CODE)}")
     print(
         f"Deploy: sam deploy --template-file {path} --stack-name tasks-api-{args.stage} "
-        "--capabilities CAPABILITY_IAM --resolve-s3"
+        "--capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND --resolve-s3"
     )
     return 0
 

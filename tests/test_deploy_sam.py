@@ -1,15 +1,24 @@
 """The SAM / CloudFormation package (``python -m deploy.sam``): what a deployer relies on.
 
-Both stages are packaged once, through the same command ``make package-sam`` runs; the
-tests then check the template's structure, lint it with cfn-lint, scan it with checkov
-(zero failed checks; every suppression carries a reason) and run the signing-secret custom
-resource's inline code against moto's SSM.
+``infra/sam/template.yaml`` is the checked-in stack; ``chalice package --merge-template``
+adds the functions, their roles and the API definition, and ``deploy/sam.py`` does the few
+things a merge cannot. Both stages are packaged once, through the command ``make
+package-sam`` runs; the tests then check the packaged template (runtime, architecture, log
+format and tags of every function; the tables against ``table_layout.py``; each role against
+its function's policy file; retention and Retain policies; alarms, topic and dashboard; the
+API's stage and gateway responses), lint it with cfn-lint (and ``sam validate --lint`` where
+the SAM CLI is installed), scan it with checkov (zero failed checks; every skip carries a
+reason) and run the signing-secret custom resource's inline code against moto's SSM.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
+import os
+import re
+import shutil
 import subprocess
 import sys
 import types
@@ -20,26 +29,91 @@ from typing import Any
 
 import boto3
 import pytest
+import yaml
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from chalicelib.http.gateway_responses import CONTRACT_RESPONSES
 from chalicelib.http.web import cors_config
-from deploy import sam, sam_template
-from deploy.stage import Grant, Stage, grants, load_stage
+from chalicelib.observability import NAMESPACE
+from chalicelib.storage import table_layout
+from deploy import sam
+from deploy.stage import Grant, Stage, chalice_config, grants, load_stage
 from tests.gateway_assertions import assert_contract_gateway_responses
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SCAN_BIN = PROJECT_DIR / ".venv-scan" / "bin"
 STAGES = ["dev", "prod"]
-FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
-# Each function's logical id -> its Chalice name (its policy file) and its own role.
+SERVERLESS_FUNCTION = "AWS::Serverless::Function"
+FUNCTION_TYPES = (SERVERLESS_FUNCTION, "AWS::Lambda::Function")
+RUNTIME, ARCHITECTURE = "python3.13", "arm64"
+# Each app function's logical id -> its Chalice name (its policy file), role and log group.
 APP_FUNCTIONS = {
-    "APIHandler": ("api_handler", "ApiHandlerRole"),
-    "JwtAuthorizer": ("jwt_authorizer", "JwtAuthorizerRole"),
-    "PurgeAccount": ("purge_account", "PurgeAccountRole"),
+    "APIHandler": ("api_handler", "ApiHandlerRole", "APIHandlerLogGroup"),
+    "JwtAuthorizer": ("jwt_authorizer", "JwtAuthorizerRole", "JwtAuthorizerLogGroup"),
+    "PurgeAccount": ("purge_account", "PurgeAccountRole", "PurgeAccountLogGroup"),
 }
+TABLES = {"UsersTable": "users", "TasksTable": "tasks", "RecordsTable": "records"}
+TABLES["SessionsTable"] = "sessions"
 GATEWAY_ERRORS = ["UNAUTHORIZED", "ACCESS_DENIED", "DEFAULT_4XX", "DEFAULT_5XX"]
+TAGS = {"app": "tasks-api", "stage": {"Ref": "Stage"}, "managed-by": "sam"}
+# Resource types and where their tags are; a new type must be placed in one of the two.
+TAGGED_AS_LIST = {
+    "AWS::DynamoDB::Table",
+    "AWS::Logs::LogGroup",
+    "AWS::IAM::Role",
+    "AWS::Lambda::Function",
+    "AWS::SNS::Topic",
+    "AWS::CloudWatch::Alarm",
+    "Custom::SigningSecret",  # passed on to the SSM parameter it creates
+}
+UNTAGGABLE = {
+    "AWS::Lambda::Permission",
+    "AWS::ApiGateway::Account",
+    "AWS::CloudFormation::WaitConditionHandle",
+    "AWS::SNS::Subscription",
+    "AWS::CloudWatch::Dashboard",
+}
+# Logical id -> (namespace, metric, what it watches, its threshold parameter).
+ALARMS = {
+    "Api5xxRateAlarm": ("AWS/ApiGateway", "5XXError", "RestAPI", "Api5xxRateThresholdPercent"),
+    "ApiP99LatencyAlarm": ("AWS/ApiGateway", "Latency", "RestAPI", "ApiP99LatencyThresholdMs"),
+    "APIHandlerErrorsAlarm": ("AWS/Lambda", "Errors", "APIHandler", "LambdaErrorsThreshold"),
+    "PurgeAccountErrorsAlarm": ("AWS/Lambda", "Errors", "PurgeAccount", "LambdaErrorsThreshold"),
+    "AuthorizerFailuresAlarm": (
+        "AWS/Lambda",
+        "Errors",
+        "JwtAuthorizer",
+        "AuthorizerErrorsThreshold",
+    ),
+    **{
+        f"{function}ThrottlesAlarm": (
+            "AWS/Lambda",
+            "Throttles",
+            function,
+            "LambdaThrottlesThreshold",
+        )
+        for function in APP_FUNCTIONS
+    },
+    **{
+        f"{table}ThrottledRequestsAlarm": (
+            "AWS/DynamoDB",
+            "ThrottledRequests",
+            table,
+            "DynamoDbThrottledRequestsThreshold",
+        )
+        for table in TABLES
+    },
+    **{
+        f"{table}SystemErrorsAlarm": (
+            "AWS/DynamoDB",
+            "SystemErrors",
+            table,
+            "DynamoDbSystemErrorsThreshold",
+        )
+        for table in TABLES
+    },
+}
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +143,15 @@ def resources_of(template: dict[str, Any], *types_: str) -> dict[str, dict[str, 
     return {k: v for k, v in template["Resources"].items() if v["Type"] in types_}
 
 
+def defaults(template: dict[str, Any]) -> dict[str, str]:
+    return {k: str(v["Default"]) for k, v in template["Parameters"].items()}
+
+
+def resolved(template: dict[str, Any], value: Any) -> str:
+    """A name in the template, with its parameters' (the packaged stage's) defaults."""
+    return sam.resolve(value, defaults(template))
+
+
 def references(value: Any) -> set[str]:
     """Logical ids a template value refers to through Ref, GetAtt or ${...} in Sub."""
     found: set[str] = set()
@@ -92,7 +175,11 @@ def references(value: Any) -> set[str]:
     return found
 
 
-# --- layout -------------------------------------------------------------------------------
+def tag_map(tags: list[dict[str, Any]]) -> dict[str, Any]:
+    return {tag["Key"]: tag["Value"] for tag in tags}
+
+
+# --- layout ---------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -105,24 +192,121 @@ def test_output_is_a_template_and_the_code_it_points_to(
         names = archive.namelist()
     assert "app.py" in names
     assert any(name.startswith("chalicelib/") for name in names)
+    # Pure Python, without this interpreter's bytecode: it runs on the pinned 3.13 / arm64.
+    assert not [n for n in names if "__pycache__/" in n or n.endswith(sam.COMPILED_SUFFIXES)]
     template = templates[stage]
-    assert template["Transform"] == "AWS::Serverless-2016-10-31"
-    serverless = resources_of(template, "AWS::Serverless::Function")
+    assert template["Transform"] == ["AWS::LanguageExtensions", "AWS::Serverless-2016-10-31"]
+    serverless = resources_of(template, SERVERLESS_FUNCTION)
     assert set(serverless) == set(APP_FUNCTIONS)
     assert {f["Properties"]["CodeUri"] for f in serverless.values()} == {"./deployment.zip"}
 
 
-# --- tables -------------------------------------------------------------------------------
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_checked_in_template_is_the_stack_and_chalice_adds_the_app(
+    stage: str, templates: dict[str, dict[str, Any]]
+) -> None:
+    """Every resource, parameter and output of infra/sam/template.yaml is in the stack;
+    Chalice adds the functions' code and roles and one API path per route of app.py."""
+    from app import app
+
+    checked_in = yaml.load(sam.MERGE_TEMPLATE.read_text(), Loader=_CloudFormationLoader)  # noqa: S506 - SafeLoader subclass
+    template = templates[stage]
+    assert set(checked_in["Resources"]) <= set(template["Resources"])
+    assert set(checked_in["Parameters"]) == set(template["Parameters"])
+    assert set(checked_in["Outputs"]) <= set(template["Outputs"])
+    chalice_only = set(template["Resources"]) - set(checked_in["Resources"])
+    assert chalice_only == {
+        "APIHandlerInvokePermission",
+        "JwtAuthorizerInvokePermission",
+    }, "Chalice's own resources beyond those the template overrides"
+    body = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    assert set(body["paths"]) == set(app.routes)
+    assert template["Resources"]["RestAPI"]["Properties"]["StageName"] == (
+        load_stage(stage).api_gateway_stage
+    )
+
+
+class _CloudFormationLoader(yaml.SafeLoader):
+    """Reads the checked-in template's short-form intrinsics (!Ref, !Sub ...) as tags."""
+
+
+_CloudFormationLoader.add_multi_constructor("!", lambda loader, suffix, node: suffix)
+
+
+# --- functions ------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_tables_follow_the_layout_with_recovery_encryption_and_ttl(
+def test_every_function_runs_python313_on_arm64_with_json_logs_to_its_own_group(
     stage: str, templates: dict[str, dict[str, Any]]
 ) -> None:
+    template = templates[stage]
+    groups = resources_of(template, "AWS::Logs::LogGroup")
+    functions = resources_of(template, *FUNCTION_TYPES)
+    assert len(functions) == len(APP_FUNCTIONS) + 1  # and the signing-secret function
+    for logical_id, function in functions.items():
+        properties = function["Properties"]
+        assert properties["Runtime"] == RUNTIME, logical_id
+        assert properties["Architectures"] == [ARCHITECTURE], logical_id
+        logging = properties["LoggingConfig"]
+        assert logging["LogFormat"] == "JSON", logical_id
+        group = groups[logging["LogGroup"]["Ref"]]["Properties"]["LogGroupName"]
+        name = resolved(template, properties["FunctionName"])
+        assert resolved(template, group) == f"/aws/lambda/{name}", logical_id
+    definition = load_stage(stage)
+    for logical_id, (name, _, group_id) in APP_FUNCTIONS.items():
+        properties = functions[logical_id]["Properties"]
+        assert resolved(template, properties["FunctionName"]) == definition.function_name(name)
+        assert properties["LoggingConfig"]["LogGroup"] == {"Ref": group_id}
+        assert properties["MemorySize"] == {"Ref": "LambdaMemorySize"}
+        assert properties["Timeout"] == {"Ref": "LambdaTimeoutSeconds"}
+        variables = properties["Environment"]["Variables"]
+        # The app's time budget is the function's timeout, whatever the parameter says.
+        assert variables["FUNCTION_TIMEOUT_SECONDS"] == {"Ref": "LambdaTimeoutSeconds"}
+        assert properties["Tracing"] == ("Active" if definition.xray else "PassThrough")
+    parameters = template["Parameters"]
+    config = chalice_config()
+    assert parameters["LambdaMemorySize"]["Default"] == str(config["lambda_memory_size"])
+    assert parameters["LambdaTimeoutSeconds"]["Default"] == str(config["lambda_timeout"])
+    assert (
+        parameters["LambdaTimeoutSeconds"]["Default"]
+        == (definition.environment["FUNCTION_TIMEOUT_SECONDS"])
+    )
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_taggable_resource_carries_the_stack_tags(
+    stage: str, templates: dict[str, dict[str, Any]]
+) -> None:
+    template = templates[stage]
+    # SAM adds the Globals' tags to each function (beside Chalice's own) and, through
+    # PropagateTags, to the API's RestApi and Stage.
+    function_globals = template["Globals"]["Function"]
+    assert function_globals["Tags"] == TAGS
+    assert function_globals["PropagateTags"] is True
+    api = template["Resources"]["RestAPI"]["Properties"]
+    assert api["Tags"] == TAGS
+    assert api["PropagateTags"] is True
+    for logical_id, resource in template["Resources"].items():
+        kind = resource["Type"]
+        if kind in TAGGED_AS_LIST:
+            assert tag_map(resource["Properties"]["Tags"]) == TAGS, logical_id
+        elif kind not in UNTAGGABLE | {SERVERLESS_FUNCTION, "AWS::Serverless::Api"}:
+            pytest.fail(f"{logical_id}: is {kind} taggable? add it to TAGGED_AS_LIST or UNTAGGABLE")
+
+
+# --- tables ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_tables_follow_the_layout_with_recovery_encryption_ttl_and_protection(
+    stage: str, templates: dict[str, dict[str, Any]]
+) -> None:
+    template = templates[stage]
     definition = load_stage(stage)
     tables = {
-        t["Properties"]["TableName"]: t
-        for t in resources_of(templates[stage], "AWS::DynamoDB::Table").values()
+        resolved(template, t["Properties"]["TableName"]): t
+        for t in resources_of(template, "AWS::DynamoDB::Table").values()
     }
     assert set(tables) == {d["TableName"] for d in definition.tables}
     for layout in definition.tables:
@@ -130,22 +314,44 @@ def test_tables_follow_the_layout_with_recovery_encryption_and_ttl(
         properties = table["Properties"]
         for key in ("KeySchema", "AttributeDefinitions", "LocalSecondaryIndexes"):
             assert properties.get(key) == layout.get(key), key
-        assert properties["BillingMode"] == "PAY_PER_REQUEST"
+        assert "GlobalSecondaryIndexes" not in properties
+        assert properties["BillingMode"] == layout["BillingMode"] == "PAY_PER_REQUEST"
         assert properties["PointInTimeRecoverySpecification"] == {
             "PointInTimeRecoveryEnabled": True
         }
-        assert properties["SSESpecification"]["SSEEnabled"] is True
+        assert properties["SSESpecification"] == {"SSEEnabled": True, "SSEType": "KMS"}
         ttl = definition.time_to_live.get(layout["TableName"])
         if ttl:
             assert properties["TimeToLiveSpecification"] == {"AttributeName": ttl, "Enabled": True}
         else:
             assert "TimeToLiveSpecification" not in properties
-        assert properties["DeletionProtectionEnabled"] is (stage == "prod")
+        assert properties["DeletionProtectionEnabled"] == {"Fn::If": ["ProtectTables", True, False]}
         assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"
     assert definition.time_to_live, "the records table expires items"
+    assert template["Conditions"]["ProtectTables"] == {
+        "Fn::Equals": [{"Ref": "TableDeletionProtection"}, "true"]
+    }
+    protected = template["Parameters"]["TableDeletionProtection"]["Default"]
+    assert protected == ("true" if definition.is_production else "false")
+    # Each table's logical id is the variable that passes its name to the code.
+    for logical_id, name in TABLES.items():
+        variable = f"{name.upper()}_TABLE"
+        assert (
+            resolved(template, template["Resources"][logical_id]["Properties"]["TableName"])
+            == (definition.environment[variable])
+        )
+        for function_id in APP_FUNCTIONS:
+            variables = template["Resources"][function_id]["Properties"]["Environment"]
+            assert variables["Variables"][variable] == {"Ref": logical_id}
+    assert table_layout.STATUS_INDEX == "by_status"
 
 
-# --- IAM ----------------------------------------------------------------------------------
+# --- IAM ------------------------------------------------------------------------------------
+
+
+def _role_statements(template: dict[str, Any], role_id: str) -> list[dict[str, Any]]:
+    (inline,) = template["Resources"][role_id]["Properties"]["Policies"]
+    return inline["PolicyDocument"]["Statement"]
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -153,73 +359,75 @@ def test_each_function_has_a_role_of_its_own(
     stage: str, templates: dict[str, dict[str, Any]]
 ) -> None:
     resources = templates[stage]["Resources"]
-    for function_id, (_, role_id) in APP_FUNCTIONS.items():
+    for function_id, (_, role_id, _) in APP_FUNCTIONS.items():
         assert resources[function_id]["Properties"]["Role"] == {"Fn::GetAtt": [role_id, "Arn"]}
         assert resources[role_id]["Type"] == "AWS::IAM::Role"
         assert "ManagedPolicyArns" not in resources[role_id]["Properties"]
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_each_role_grants_its_policy_file_on_the_stacks_own_resources(
+def test_each_role_grants_exactly_its_policy_file_on_the_stacks_own_resources(
     stage: str, templates: dict[str, dict[str, Any]]
 ) -> None:
+    """Per function: the role's statements are its policy file's (``deploy.stage.grants``),
+    action for action, and each resource of the kind the file names, pointed at the resource
+    of that name the stack creates."""
     template = templates[stage]
     definition = load_stage(stage)
-    by_function = {}
-    for function_id, (name, role_id) in APP_FUNCTIONS.items():
-        (inline,) = template["Resources"][role_id]["Properties"]["Policies"]
-        statements = inline["PolicyDocument"]["Statement"]
-        assert [(s["Sid"], s["Action"]) for s in statements] == [
-            (s["Sid"], s["Action"]) for s in definition.policies[name]["Statement"]
-        ]
-        for statement in statements:
-            for resource in statement["Resource"]:
-                if isinstance(resource, str):
-                    assert resource == "*", resource
-                    assert all(a.startswith("xray:") for a in statement["Action"])
-                else:
-                    assert references(resource) <= set(template["Resources"]), resource
-        by_sid = {s["Sid"]: s for s in statements}
-        # Each function writes its own log group only, and never creates one.
-        logs = by_sid["FunctionLogs"]
-        assert logs["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
-        assert references(logs["Resource"]) == {f"{function_id}LogGroup"}
-        assert ("Tracing" in by_sid) is definition.xray
-        by_function[name] = by_sid
-
-    api = by_function["api_handler"]
-    assert references(api["UsersTable"]["Resource"]) == {"UsersTable"}
-    assert references(api["TasksTable"]["Resource"]) == {"TasksTable"}
-    assert api["TaskListingByStatus"]["Action"] == ["dynamodb:Query"]
-    assert api["TaskListingByStatus"]["Resource"] == [
-        {"Fn::Sub": "${TasksTable.Arn}/index/by_status"}
-    ]
-    assert references(api["LoginAttemptRecords"]["Resource"]) == {"RecordsTable"}
-    assert references(api["SessionsTable"]["Resource"]) == {"SessionsTable"}
-    # The API handler may invoke the purge function, nothing else.
-    assert api["AccountPurgeHandOff"]["Action"] == ["lambda:InvokeFunction"]
-    assert api["AccountPurgeHandOff"]["Resource"] == [{"Fn::GetAtt": ["PurgeAccount", "Arn"]}]
-    for name in ("api_handler", "jwt_authorizer"):
-        secrets = by_function[name]["TokenSigningSecret"]["Resource"]
-        assert [r["Fn::Sub"].rsplit(":parameter", 1)[1] for r in secrets] == (
-            definition.secret_parameters
-        )
-
-    assert set(by_function["jwt_authorizer"]) - {"Tracing"} == {
-        "TokenSigningSecret",
-        "FunctionLogs",
+    names = {
+        "AWS::DynamoDB::Table": "TableName",
+        "AWS::Logs::LogGroup": "LogGroupName",
+        SERVERLESS_FUNCTION: "FunctionName",
     }
+    created = {
+        (kind, resolved(template, r["Properties"][key])): logical_id
+        for kind, key in names.items()
+        for logical_id, r in resources_of(template, kind).items()
+    }
+    for function_id, (name, role_id, group_id) in APP_FUNCTIONS.items():
+        statements = _role_statements(template, role_id)
+        file_grants = grants(definition, name)
+        assert [s["Sid"] for s in statements] == [g.sid for g in file_grants]
+        for statement, grant in zip(statements, file_grants, strict=True):
+            assert statement["Effect"] == "Allow"
+            assert statement["Action"] == grant.actions, grant.sid
+            expected: list[Any] = []
+            for table in grant.tables:
+                table_id = created["AWS::DynamoDB::Table", table]
+                expected.append({"Fn::GetAtt": [table_id, "Arn"]})
+            for table, index in grant.indexes:
+                table_id = created["AWS::DynamoDB::Table", table]
+                expected.append({"Fn::Sub": f"${{{table_id}.Arn}}/index/{index}"})
+            expected += [sam.parameter_arn(parameter) for parameter in grant.parameters]
+            for group in grant.log_groups:
+                # Its own log group only: the one its LoggingConfig writes to.
+                assert created["AWS::Logs::LogGroup", group] == group_id, grant.sid
+                expected.append(
+                    {
+                        "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:"
+                        f"${{AWS::AccountId}}:log-group:${{{group_id}}}"
+                    }
+                )
+                expected.append({"Fn::GetAtt": [group_id, "Arn"]})
+            for target in grant.functions:
+                target_id = created[SERVERLESS_FUNCTION, target]
+                # Itself by name: a reference from its role to the function would be circular.
+                expected.append(
+                    sam.function_arn(target)
+                    if target_id == function_id
+                    else {"Fn::GetAtt": [target_id, "Arn"]}
+                )
+            if grant.unscoped:
+                expected.append("*")
+            assert statement["Resource"] == expected, grant.sid
+        by_sid = {s["Sid"]: s for s in statements}
+        assert by_sid["FunctionLogs"]["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
+        assert ("Tracing" in by_sid) is definition.xray
 
-    purge = by_function["purge_account"]
-    assert set(purge) - {"Tracing"} == {"AccountPurge", "NextPurgeSlice", "FunctionLogs"}
-    assert references(purge["AccountPurge"]["Resource"]) == {"TasksTable"}
-    # Itself only, by name: a reference from its role to the function would be circular.
-    assert purge["NextPurgeSlice"]["Resource"] == [
-        sam_template.function_arn(f"tasks-api-{stage}-purge_account")
-    ]
-    assert template["Resources"]["PurgeAccount"]["Properties"]["FunctionName"] == (
-        f"tasks-api-{stage}-purge_account"
-    )
+    jwt = {s["Sid"] for s in _role_statements(template, "JwtAuthorizerRole")}
+    assert jwt - {"Tracing"} == {"TokenSigningSecret", "FunctionLogs"}
+    purge = {s["Sid"] for s in _role_statements(template, "PurgeAccountRole")}
+    assert purge - {"Tracing"} == {"AccountPurge", "NextPurgeSlice", "FunctionLogs"}
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -240,37 +448,53 @@ def test_no_role_may_create_a_log_group_or_invoke_another_function(
 def test_no_role_in_the_template_grants_a_wildcard_resource_but_x_ray(
     stage: str, templates: dict[str, dict[str, Any]]
 ) -> None:
+    seen = 0
     for role in resources_of(templates[stage], "AWS::IAM::Role").values():
         for policy in role["Properties"].get("Policies", []):
             for statement in policy["PolicyDocument"]["Statement"]:
                 resources = statement["Resource"]
                 resources = resources if isinstance(resources, list) else [resources]
                 for resource in resources:
+                    seen += 1
                     if isinstance(resource, str):
                         assert resource == "*"
                         assert all(a.startswith("xray:") for a in statement["Action"])
+    assert seen > 10
 
 
-def test_packaging_refuses_grants_it_cannot_point_at_a_created_resource() -> None:
+def test_packaging_refuses_what_it_cannot_point_at_a_created_resource() -> None:
     stage = load_stage("dev")
-    chalice_like = {"Resources": {}}
+    created = sam.Created(tables={}, log_groups={}, functions={})
     unscoped = Grant("Everything", ["dynamodb:Scan"], [], [], [], [], unscoped=True)
     with pytest.raises(ValueError, match="only X-Ray"):
-        sam_template.statement(unscoped, {}, {})
+        sam.statement(unscoped, created)
     policy = stage.policies["api_handler"]
     foreign = json.loads(json.dumps(policy).replace("tasks-api-dev-users", "someone-else"))
     with pytest.raises(ValueError, match="someone-else"):
-        sam_template.statement(grants(_with_policy(stage, foreign), "api_handler")[0], {}, {})
-    with pytest.raises(ValueError, match="not the stage's"):
-        sam_template.build_template(stage, chalice_like)
+        sam.statement(grants(_with_policy(stage, foreign), "api_handler")[0], created)
     other = json.loads(json.dumps(policy).replace("-dev-purge_account", "-dev-other"))
     invoke = next(g for g in grants(_with_policy(stage, other), "api_handler") if g.functions)
+    known = dataclasses.replace(created, functions={"tasks-api-dev-purge_account": "PurgeAccount"})
     with pytest.raises(ValueError, match="tasks-api-dev-other"):
-        sam_template.statement(invoke, {}, {}, {"tasks-api-dev-purge_account": "PurgeAccount"})
-    with pytest.raises(ValueError, match="StreamSpecifications"):
-        sam_template.table_resource(
-            {"TableName": "t", "StreamSpecifications": {}}, ttl_attribute=None, production=False
-        )
+        sam.statement(invoke, known)
+    # A function the stage does not list (no policy file of its own) is refused.
+    with pytest.raises(ValueError, match="not the stage's"):
+        sam.function_logical_ids(stage, {"Extra": {"Type": SERVERLESS_FUNCTION}})
+    # An override in the checked-in template of a resource Chalice no longer generates.
+    with pytest.raises(ValueError, match="did not generate"):
+        sam.complete({"Resources": {"APIHandler": {"Properties": {}}}}, stage, {})
+    with pytest.raises(ValueError, match="cannot resolve"):
+        sam.resolve({"Fn::GetAtt": ["X", "Arn"]}, {})
+    with pytest.raises(ValueError, match="not a parameter"):
+        sam.resolve({"Fn::Sub": "${AWS::Region}-x"}, {})
+
+
+def test_a_stage_file_must_set_every_parameter_and_nothing_else() -> None:
+    template = {"Parameters": {"Stage": {}, "A": {}, "B": {}}}
+    with pytest.raises(ValueError, match=r"unknown parameters \['C'\], missing \['B'\]"):
+        sam.set_defaults(copy.deepcopy(template), "dev", {"A": "1", "C": "2"})
+    sam.set_defaults(template, "dev", {"A": "1", "B": "2"})
+    assert template["Parameters"]["Stage"] == {"Default": "dev", "AllowedValues": ["dev"]}
 
 
 def _with_policy(stage: Stage, policy: dict[str, Any]) -> Stage:
@@ -282,121 +506,141 @@ def _with_policy(stage: Stage, policy: dict[str, Any]) -> Stage:
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_signing_secret_is_created_by_a_scoped_custom_resource(
+def test_signing_secret_is_created_by_a_scoped_custom_resource_and_retained(
     stage: str, templates: dict[str, dict[str, Any]]
 ) -> None:
     template = templates[stage]
     name = load_stage(stage).secret_parameters[0]
     secret = template["Resources"]["SigningSecret"]
     assert secret["Type"] == "Custom::SigningSecret"
-    assert secret["Properties"]["ParameterName"] == name
-    assert secret["Properties"]["DeleteOnStackDelete"] == {
-        "Ref": "DeleteSigningSecretOnStackDelete"
-    }
-    assert template["Parameters"]["DeleteSigningSecretOnStackDelete"]["Default"] == "false"
+    # Deleting the stack, or replacing the resource, never deletes the secret.
+    assert secret["DeletionPolicy"] == secret["UpdateReplacePolicy"] == "Retain"
+    assert resolved(template, secret["Properties"]["ParameterName"]) == name
 
     function = template["Resources"]["SigningSecretFunction"]["Properties"]
-    assert function["Runtime"] in ("python3.11", "python3.12")
-    assert function["Code"]["ZipFile"] == sam_template.SECRET_SOURCE.read_text()
+    assert function["Code"]["ZipFile"] == (sam.SAM_DIR / "signing_secret.py").read_text()
+    assert len(function["Code"]["ZipFile"]) <= sam.ZIP_FILE_LIMIT
     (policy,) = template["Resources"]["SigningSecretFunctionRole"]["Properties"]["Policies"]
     ssm, logs = policy["PolicyDocument"]["Statement"]
-    assert sorted(ssm["Action"]) == ["ssm:DeleteParameter", "ssm:PutParameter"]
-    assert ssm["Resource"] == sam_template.parameter_arn(name)
+    # Put (and tag) that one parameter: never read it, never delete it.
+    assert sorted(ssm["Action"]) == ["ssm:AddTagsToResource", "ssm:PutParameter"]
+    arn = ssm["Resource"]["Fn::Sub"].replace("${Stage}", stage)
+    assert arn == sam.parameter_arn(name)["Fn::Sub"]
     assert logs["Resource"] == {"Fn::GetAtt": ["SigningSecretFunctionLogGroup", "Arn"]}
 
-    # The functions read that parameter and start only once it exists; no output holds it.
-    for function_id in ("APIHandler", "JwtAuthorizer"):
-        resource = template["Resources"][function_id]
-        variables = resource["Properties"]["Environment"]["Variables"]
-        assert variables["TOKEN_SIGNING_SECRET_PARAMETER"] == name
-        assert "SigningSecret" in resource["DependsOn"]
-    assert "TOKEN_SIGNING_SECRET" not in json.dumps(template["Outputs"])
-    assert references(template["Outputs"]).isdisjoint({"SigningSecret"})
+    # The functions read the parameter the resource made, so they start once it exists.
+    for function_id in APP_FUNCTIONS:
+        variables = template["Resources"][function_id]["Properties"]["Environment"]["Variables"]
+        assert variables["TOKEN_SIGNING_SECRET_PARAMETER"] == {
+            "Fn::GetAtt": ["SigningSecret", "ParameterName"]
+        }
+    assert template["Outputs"]["SigningSecretParameterName"]["Value"] == {
+        "Fn::GetAtt": ["SigningSecret", "ParameterName"]
+    }
 
 
-# --- logs, API stage, CORS ----------------------------------------------------------------
+# --- logs, API stage, CORS ------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_every_function_logs_to_a_created_group_with_retention(
+def test_every_log_group_is_created_with_retention_and_prods_are_retained(
     stage: str, templates: dict[str, dict[str, Any]]
 ) -> None:
     template = templates[stage]
     groups = resources_of(template, "AWS::Logs::LogGroup")
-    names = {g["Properties"]["LogGroupName"]: k for k, g in groups.items()}
+    assert set(groups) == {
+        "APIHandlerLogGroup",
+        "JwtAuthorizerLogGroup",
+        "PurgeAccountLogGroup",
+        "SigningSecretFunctionLogGroup",
+        "ApiAccessLogGroup",
+    }
     for group in groups.values():
         assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
-    retention = template["Parameters"]["LogRetentionInDays"]
+        assert (
+            group["DeletionPolicy"]
+            == group["UpdateReplacePolicy"]
+            == {"Fn::If": ["RetainLogs", "Retain", "Delete"]}
+        )
+    assert template["Conditions"]["RetainLogs"] == {
+        "Fn::Equals": [{"Ref": "RetainLogGroups"}, "true"]
+    }
+    definition = load_stage(stage)
+    parameters = template["Parameters"]
+    assert parameters["RetainLogGroups"]["Default"] == str(definition.is_production).lower()
+    retention = parameters["LogRetentionInDays"]
     assert retention["Default"] in retention["AllowedValues"]
-    for function in resources_of(template, *FUNCTION_TYPES).values():
-        group_id = names[f"/aws/lambda/{function['Properties']['FunctionName']}"]
-        assert group_id in function["DependsOn"]
-    assert template["Resources"]["APIHandler"]["Properties"]["FunctionName"] == f"tasks-api-{stage}"
-    assert set(names) >= {load_stage(stage).log_group(name) for name, _ in APP_FUNCTIONS.values()}
-    assert retention["Default"] == str(load_stage(stage).log_retention_days)
+    assert retention["Default"] == str(definition.log_retention_days)
 
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_the_api_handler_hands_purges_to_the_created_purge_function(
     stage: str, templates: dict[str, dict[str, Any]]
 ) -> None:
-    resources = templates[stage]["Resources"]
+    template = templates[stage]
+    resources = template["Resources"]
     handler = resources["APIHandler"]["Properties"]["Environment"]["Variables"]
     assert handler["PURGE_FUNCTION_NAME"] == {"Ref": "PurgeAccount"}
     purge = resources["PurgeAccount"]["Properties"]
     # Its own name, literal (a Ref to itself would be circular), is the name it is given.
-    assert purge["Environment"]["Variables"]["PURGE_FUNCTION_NAME"] == purge["FunctionName"]
+    variables = purge["Environment"]["Variables"]
+    assert variables["PURGE_FUNCTION_NAME"] == resolved(template, purge["FunctionName"])
     assert purge["Handler"] == "app.purge_account"
-    assert purge["Timeout"] == resources["APIHandler"]["Properties"]["Timeout"]
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_api_stage_has_an_access_log_throttling_and_the_configured_tracing(
+def test_api_is_regional_with_an_access_log_throttling_and_the_configured_tracing(
     stage: str, templates: dict[str, dict[str, Any]]
 ) -> None:
     template = templates[stage]
+    definition = load_stage(stage)
     api = template["Resources"]["RestAPI"]["Properties"]
-    assert api["StageName"] == load_stage(stage).api_gateway_stage
+    assert api["EndpointConfiguration"] == {"Type": "REGIONAL"}
+    assert resolved(template, api["Name"]) == f"tasks-api-{stage}"
     assert api["AccessLogSetting"]["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
-    assert "$context.requestId" in json.loads(api["AccessLogSetting"]["Format"]).values()
+    log_format = api["AccessLogSetting"]["Format"]["Fn::ToJsonString"]
+    assert log_format["requestId"] == "$context.requestId"
+    assert log_format["status"] == "$context.status"
     (settings,) = api["MethodSettings"]
     assert settings["ResourcePath"] == "/*"
     assert settings["HttpMethod"] == "*"
     for limit in ("ThrottlingRateLimit", "ThrottlingBurstLimit"):
         assert settings[limit] == {"Ref": limit}
         assert int(template["Parameters"][limit]["Default"]) > 0
-    assert api["TracingEnabled"] is load_stage(stage).xray
+    assert api["TracingEnabled"] == {"Fn::If": ["Tracing", True, False]}
+    assert template["Parameters"]["TracingEnabled"]["Default"] == str(definition.xray).lower()
     # No second, unlogged "Stage" stage; every update redeploys (parameters in the body).
     assert api["OpenApiVersion"] == "2.0"
     assert api["AlwaysDeploy"] is True
-    # The account's CloudWatch role is created by default (a fresh account's first deploy
-    # needs it for access logging), and kept when the stack is deleted.
-    assert template["Parameters"]["CreateApiGatewayCloudWatchRole"]["Default"] == "true"
-    account = template["Resources"]["ApiGatewayAccount"]
-    assert account["Condition"] == "CreateApiGatewayCloudWatchRole"
-    assert account["DeletionPolicy"] == "Retain"
-    assert "ApiGatewayAccountReady" in template["Resources"]["RestAPI"]["DependsOn"]
+    # One stack per account and region owns API Gateway's CloudWatch role: prod, by default.
+    owner = template["Parameters"]["CreateApiGatewayCloudWatchRole"]["Default"]
+    assert owner == str(definition.is_production).lower()
+    for resource_id in ("ApiGatewayAccount", "ApiGatewayCloudWatchRole"):
+        resource = template["Resources"][resource_id]
+        assert resource["Condition"] == "CreateApiGatewayCloudWatchRole"
+        assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Retain"
+    assert template["Resources"]["RestAPI"]["DependsOn"] == "ApiGatewayAccountReady"
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_api_gateways_own_errors_carry_the_apps_cors_headers(
+def test_api_gateways_own_errors_carry_the_apps_cors_headers_and_the_contract(
     stage: str, templates: dict[str, dict[str, Any]]
 ) -> None:
     body = templates[stage]["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
     responses = body["x-amazon-apigateway-gateway-responses"]
-    assert set(GATEWAY_ERRORS) <= set(responses)
+    assert set(responses) == set(GATEWAY_ERRORS) | set(CONTRACT_RESPONSES)
     expected = {
         f"gatewayresponse.header.{name}": f"'{value}'"
         for name, value in cors_config("*").get_access_control_headers().items()
     }
-    expected["gatewayresponse.header.Access-Control-Allow-Origin"] = {
-        "Fn::Sub": "'${AllowedOrigin}'"
-    }
+    expected["gatewayresponse.header.Access-Control-Allow-Origin"] = sam.ALLOWED_ORIGIN
     for response_type in GATEWAY_ERRORS:
         assert responses[response_type]["responseParameters"] == expected, response_type
-    for response_type in CONTRACT_RESPONSES:
-        parameters = responses[response_type]["responseParameters"]
-        assert parameters.items() >= expected.items(), response_type
+    for response_type, contract in CONTRACT_RESPONSES.items():
+        response = responses[response_type]
+        assert response["statusCode"] == contract.status, response_type
+        assert response["responseParameters"] == {**expected, **contract.header_parameters}
+        assert response["responseTemplates"] == {"application/json": contract.template}
     assert_contract_gateway_responses(responses)
     # The contract: a missing token is 401 {"message": "Unauthorized"}, API Gateway's body.
     assert responses["UNAUTHORIZED"]["statusCode"] == 401
@@ -416,26 +660,124 @@ def test_parameters_govern_origin_and_token_lifetime_everywhere(
     lifetime = template["Parameters"]["TokenLifetimeSeconds"]
     assert lifetime["Default"] == str(settings.token_lifetime_seconds)
     assert (lifetime["MinValue"], lifetime["MaxValue"]) == (60, 86400)
-    for function_id in ("APIHandler", "JwtAuthorizer"):
+    for function_id in APP_FUNCTIONS:
         variables = template["Resources"][function_id]["Properties"]["Environment"]["Variables"]
         assert variables["ALLOWED_ORIGIN"] == {"Ref": "AllowedOrigin"}
         assert variables["TOKEN_LIFETIME_SECONDS"] == {"Ref": "TokenLifetimeSeconds"}
-        assert variables["USERS_TABLE"] == {"Ref": "UsersTable"}
     # Chalice baked the literal origin into every OPTIONS response; none is left.
-    body = json.dumps(template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"])
-    assert body.count('Access-Control-Allow-Origin": {"Fn::Sub": "\'${AllowedOrigin}\'"}') >= 3
-    assert f"\"'{settings.allowed_origin}'\"" not in body
+    body = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    text = json.dumps(body["paths"])
+    assert text.count('Access-Control-Allow-Origin": {"Fn::Sub": "\'${AllowedOrigin}\'"}') >= 3
+    assert f"\"'{settings.allowed_origin}'\"" not in text
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_outputs_name_the_url_and_the_tables(
+def test_each_stage_file_sets_every_parameter_which_the_package_makes_its_defaults(
+    stage: str, templates: dict[str, dict[str, Any]]
+) -> None:
+    template = templates[stage]
+    values = sam.parameter_values(stage)
+    parameters = template["Parameters"]
+    assert set(values) == set(parameters) - {"Stage"}
+    for name, parameter in parameters.items():
+        assert len(parameter.get("Description", "")) > 20, name
+        assert parameter["Default"] == values.get(name, stage), name
+    # The packaged template is for its stage only: Chalice baked the stage into the code's
+    # configuration and the policy files.
+    assert parameters["Stage"]["AllowedValues"] == [stage]
+
+
+# --- alarms and dashboard -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_alarms_notify_one_topic_with_every_threshold_a_parameter(
+    stage: str, templates: dict[str, dict[str, Any]]
+) -> None:
+    template = templates[stage]
+    alarms = resources_of(template, "AWS::CloudWatch::Alarm")
+    assert set(alarms) == set(ALARMS)
+    for logical_id, (namespace, metric, watched, threshold) in ALARMS.items():
+        properties = alarms[logical_id]["Properties"]
+        assert properties["Threshold"] == {"Ref": threshold}, logical_id
+        assert threshold in template["Parameters"]
+        assert properties["EvaluationPeriods"] == {"Ref": "AlarmEvaluationPeriods"}
+        assert properties["AlarmActions"] == properties["OKActions"] == [{"Ref": "AlarmTopic"}]
+        assert properties["TreatMissingData"] == "notBreaching"
+        text = json.dumps(properties)
+        assert namespace in text and metric in text, logical_id
+        if watched in APP_FUNCTIONS:
+            assert properties["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": watched}}]
+        elif watched in TABLES:
+            (query,) = properties["Metrics"]
+            assert references(query["Expression"]) == {watched}
+            assert query["Period"] == {"Ref": "AlarmPeriodSeconds"}
+        else:
+            assert '"ApiName", "Value": {"Fn::Sub": "tasks-api-${Stage}"}' in text
+    rate = alarms["Api5xxRateAlarm"]["Properties"]["Metrics"]
+    assert [m["Id"] for m in rate if m["ReturnData"]] == ["rate"]
+    assert "${Api5xxMinRequests}" in rate[0]["Expression"]["Fn::Sub"]
+    latency = alarms["ApiP99LatencyAlarm"]["Properties"]
+    assert latency["ExtendedStatistic"] == "p99"
+    # The API dimensions name the stage Chalice deploys.
+    api_stage = load_stage(stage).api_gateway_stage
+    assert {"Name": "Stage", "Value": api_stage} in latency["Dimensions"]
+
+    topic = template["Resources"]["AlarmTopic"]
+    assert topic["Type"] == "AWS::SNS::Topic"
+    subscription = template["Resources"]["AlarmEmailSubscription"]
+    assert subscription["Condition"] == "SubscribeAlarmEmail"
+    assert subscription["Properties"]["Endpoint"] == {"Ref": "AlarmEmail"}
+    assert template["Conditions"]["SubscribeAlarmEmail"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]
+    }
+    assert template["Parameters"]["AlarmEmail"]["Default"] == ""
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in _strings(item)]
+    if isinstance(value, list):
+        return [s for item in value for s in _strings(item)]
+    return [value] if isinstance(value, str) else []
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_dashboard_shows_the_apps_metrics_beside_aws_s_and_every_alarm(
+    stage: str, templates: dict[str, dict[str, Any]]
+) -> None:
+    template = templates[stage]
+    dashboard = template["Resources"]["Dashboard"]["Properties"]
+    assert resolved(template, dashboard["DashboardName"]) == f"tasks-api-{stage}"
+    body = dashboard["DashboardBody"]["Fn::ToJsonString"]
+    metric_widgets = [w for w in body["widgets"] if w["type"] == "metric"]
+    rows = [row for w in metric_widgets for row in w["properties"]["metrics"]]
+    namespaces = {row[0] for row in rows if isinstance(row[0], str)}
+    assert {NAMESPACE, "AWS/ApiGateway", "AWS/Lambda", "AWS/DynamoDB"} <= namespaces
+    app_metrics = {row[1] for row in rows if row[0] == NAMESPACE}
+    searches = " ".join(s for s in _strings(body) if "SEARCH(" in s)
+    for metric in ("Requests", "Latency"):  # per route, found by SEARCH
+        assert f'{{{NAMESPACE},Route,Stage}} MetricName="{metric}"' in searches
+    assert {"Requests", "4xx", "5xx", "TokensDenied"} <= app_metrics
+    (alarm_widget,) = [w for w in body["widgets"] if w["type"] == "alarm"]
+    assert alarm_widget["properties"]["alarms"] == [
+        {"Fn::GetAtt": [alarm, "Arn"]} for alarm in ALARMS
+    ]
+    for widget in metric_widgets:
+        assert widget["properties"]["region"] == {"Ref": "AWS::Region"}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_outputs_name_the_url_tables_topic_and_dashboard(
     stage: str, templates: dict[str, dict[str, Any]]
 ) -> None:
     outputs = templates[stage]["Outputs"]
     assert "execute-api" in outputs["EndpointURL"]["Value"]["Fn::Sub"]
-    for table in ("UsersTable", "TasksTable", "RecordsTable", "SessionsTable"):
+    for table in TABLES:
         assert outputs[f"{table}Name"]["Value"] == {"Ref": table}
-    assert outputs["SigningSecretParameterName"]["Value"] == load_stage(stage).secret_parameters[0]
+    assert outputs["AlarmTopicArn"]["Value"] == {"Ref": "AlarmTopic"}
+    assert references(outputs["DashboardURL"]["Value"]) == {"Dashboard"}
+    assert references(outputs["AccessLogGroupName"]["Value"]) == {"ApiAccessLogGroup"}
 
 
 # --- linters --------------------------------------------------------------------------------
@@ -462,6 +804,36 @@ def test_cfn_lint_reports_nothing(packaged: dict[str, Path]) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_sam_validate_lint_reports_nothing(packaged: dict[str, Path]) -> None:
+    """The SAM CLI's own check (its translator, then cfn-lint), where it is installed.
+
+    aws-sam-cli cannot share .venv-scan (its pins and checkov 3.3.30's have no common
+    solution), so it is looked for in a virtualenv of its own (.venv-sam), then on PATH.
+    """
+    candidates = [PROJECT_DIR / ".venv-sam" / "bin" / "sam", shutil.which("sam")]
+    found = next((Path(c) for c in candidates if c and Path(c).exists()), None)
+    if found is None:
+        pytest.skip("the SAM CLI (aws-sam-cli) is neither in .venv-sam nor on PATH")
+    environment = {**os.environ, "SAM_CLI_TELEMETRY": "0"}
+    environment.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    for stage in STAGES:
+        result = subprocess.run(  # noqa: S603 - the SAM CLI, fixed args
+            [
+                str(found),
+                "validate",
+                "--lint",
+                "--template-file",
+                str(packaged[stage] / "template.json"),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+            env=environment,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_checkov_finds_nothing_unexplained(packaged: dict[str, Path]) -> None:
     checkov = _scanner("checkov")
     files = [arg for stage in STAGES for arg in ("-f", str(packaged[stage] / "template.json"))]
@@ -484,7 +856,7 @@ def test_checkov_finds_nothing_unexplained(packaged: dict[str, Path]) -> None:
         assert len(reason) > 40, (skipped["check_id"], skipped["resource"], reason)
 
 
-# --- the custom resource's code, against moto's SSM -------------------------------------------
+# --- the custom resource's code, against moto's SSM -----------------------------------------
 
 
 class FakeCfnResponse(types.ModuleType):
@@ -521,19 +893,23 @@ def secret_function(
     monkeypatch.setitem(sys.modules, "cfnresponse", responses)
     with mock_aws():
         module = types.ModuleType("index")
-        source = sam_template.SECRET_SOURCE.read_text()
+        source = (sam.SAM_DIR / "signing_secret.py").read_text()
         exec(compile(source, "index.py", "exec"), module.__dict__)  # noqa: S102 - our own file
         yield module, responses, boto3.client("ssm")
 
 
-def _event(request: str, delete: str = "false", physical_id: str | None = None) -> dict:
+NAME = "/tasks-api/dev/token-signing-secret"
+STACK_TAGS = [{"Key": "app", "Value": "tasks-api"}, {"Key": "stage", "Value": "dev"}]
+
+
+def _event(request: str, physical_id: str | None = None) -> dict:
     event = {
         "RequestType": request,
         "ResponseURL": "https://example.invalid/response",
         "ResourceProperties": {
             "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:f",
-            "ParameterName": "/tasks-api/dev/token-signing-secret",
-            "DeleteOnStackDelete": delete,
+            "ParameterName": NAME,
+            "Tags": STACK_TAGS,
         },
     }
     if physical_id is not None:
@@ -541,33 +917,26 @@ def _event(request: str, delete: str = "false", physical_id: str | None = None) 
     return event
 
 
-def test_custom_resource_creates_a_secret_once_and_deletes_it_only_when_asked(
+def test_custom_resource_creates_a_tagged_secret_once_and_never_deletes_it(
     secret_function: tuple[types.ModuleType, FakeCfnResponse, Any],
 ) -> None:
     module, responses, ssm = secret_function
-    name = "/tasks-api/dev/token-signing-secret"
 
     module.handler(_event("Create"), object())
-    parameter = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]
+    parameter = ssm.get_parameter(Name=NAME, WithDecryption=True)["Parameter"]
     assert parameter["Type"] == "SecureString"
     first = parameter["Value"]
     assert len(first.encode()) >= 32
+    tags = ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=NAME)["TagList"]
+    assert sorted(tags, key=lambda t: t["Key"]) == STACK_TAGS
 
     module.handler(_event("Create"), object())  # e.g. a stack re-created over a kept secret
-    module.handler(_event("Update", physical_id=name), object())
-    assert ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"] == first
+    module.handler(_event("Update", physical_id=NAME), object())
+    module.handler(_event("Delete", physical_id=NAME), object())
+    assert ssm.get_parameter(Name=NAME, WithDecryption=True)["Parameter"]["Value"] == first
 
-    module.handler(_event("Delete", "false", physical_id=name), object())
-    assert ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"] == first
-    module.handler(_event("Delete", "true", physical_id="some-log-stream"), object())
-    assert ssm.get_parameter(Name=name)["Parameter"]["Name"] == name  # not ours to delete
-    module.handler(_event("Delete", "true", physical_id=name), object())
-    with pytest.raises(ClientError, match="ParameterNotFound"):
-        ssm.get_parameter(Name=name)
-    module.handler(_event("Delete", "true", physical_id=name), object())  # already gone
-
-    assert [r["status"] for r in responses.sent] == ["SUCCESS"] * 7
-    assert {r["physical_id"] for r in responses.sent} == {name}
+    assert [r["status"] for r in responses.sent] == ["SUCCESS"] * 4
+    assert {r["physical_id"] for r in responses.sent} == {NAME}
     assert first not in json.dumps(responses.sent)
 
 
@@ -588,8 +957,11 @@ def test_custom_resource_reports_a_failure_instead_of_hanging(
     assert response["physical_id"] is None  # a failed Create names no parameter
 
 
-def test_custom_resource_code_fits_inline() -> None:
-    assert len(sam_template.SECRET_SOURCE.read_text()) <= sam_template.ZIP_FILE_LIMIT
+def test_custom_resource_code_only_uses_what_its_role_grants() -> None:
+    """The inline code's SSM calls are exactly the two its role allows."""
+    source = (sam.SAM_DIR / "signing_secret.py").read_text()
+    calls = set(re.findall(r"ssm\.([a-z_]+)\(", source))
+    assert calls == {"put_parameter", "add_tags_to_resource"}
 
 
 def test_packaging_never_clears_a_directory_holding_other_files(tmp_path: Path) -> None:

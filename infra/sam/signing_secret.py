@@ -1,11 +1,14 @@
-"""Inline source of the SAM template's signing-secret custom resource (a Lambda function).
+"""Inline code of template.yaml's ``SigningSecretFunction`` (the ``SigningSecret`` custom resource).
 
-CloudFormation cannot create an SSM SecureString, so the template carries this code as the
-``ZipFile`` of a small function: on Create/Update it puts a random SecureString under the
-stage's parameter name unless one exists (replacing it would log everybody out); on Delete
-it removes the parameter only when the stack says so. The secret never leaves SSM: it is
-not returned to CloudFormation nor logged. ``deploy.sam`` embeds this file's text; it is not
-imported by the packager (``cfnresponse`` only exists in Lambda's inline-code runtime).
+CloudFormation cannot create an SSM SecureString, so this small function does: on Create and
+Update it puts a random SecureString under the stage's parameter name unless one exists
+(replacing it would log everybody out) and tags it like the stack. It never deletes the
+parameter: the resource is retained (``DeletionPolicy``/``UpdateReplacePolicy: Retain``), and a
+Delete that reaches it anyway (a rolled-back create, a removed policy) only answers SUCCESS.
+The secret never leaves SSM: it is neither returned to CloudFormation nor logged.
+
+``deploy/sam.py`` inlines this file's text as the function's ``ZipFile`` (at most 4096
+characters); Lambda provides ``cfnresponse`` to inline code only, so nothing imports it here.
 """
 
 import contextlib
@@ -24,10 +27,10 @@ def handler(event: dict, context: object) -> None:
     try:
         if event["RequestType"] in ("Create", "Update"):
             create_unless_present(name)
-        elif properties.get("DeleteOnStackDelete") == "true" and (
-            event.get("PhysicalResourceId") == name
-        ):
-            delete_if_present(name)
+            if properties.get("Tags"):
+                ssm.add_tags_to_resource(
+                    ResourceType="Parameter", ResourceId=name, Tags=properties["Tags"]
+                )
     except Exception as error:  # any failure must reach CloudFormation, or the stack waits
         reason = f"{type(error).__name__}: {error}"
         # A failed Create made no parameter: keep no physical id that names one.
@@ -42,14 +45,8 @@ def create_unless_present(name: str) -> None:
     with contextlib.suppress(ssm.exceptions.ParameterAlreadyExists):
         ssm.put_parameter(
             Name=name,
-            Description="Tasks API token signing secret (HS256); see README to rotate",
+            Description="Tasks API token signing secret (HS256); see docs/operations.md to rotate",
             Value=secrets.token_urlsafe(48),
             Type="SecureString",
             Overwrite=False,
         )
-
-
-def delete_if_present(name: str) -> None:
-    """Remove the parameter; one already gone counts as removed."""
-    with contextlib.suppress(ssm.exceptions.ParameterNotFound):
-        ssm.delete_parameter(Name=name)
