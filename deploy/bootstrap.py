@@ -116,7 +116,10 @@ def create(stage: Stage, aws: Aws, say: Say) -> None:
     """Create the stage's missing tables, secret and log groups; bring existing tables and
     log groups up to standard."""
     protect = stage.is_production
-    extra: dict[str, Any] = {"SSESpecification": SSE_SPECIFICATION}
+    extra: dict[str, Any] = {
+        "SSESpecification": SSE_SPECIFICATION,
+        "Tags": [{"Key": k, "Value": v} for k, v in stage.tags.items()],
+    }
     if protect:
         extra["DeletionProtectionEnabled"] = True
     created = set(
@@ -133,9 +136,11 @@ def create(stage: Stage, aws: Aws, say: Say) -> None:
             say(f"table {name}: already exists; turned on {', '.join(changes)}")
         else:
             say(f"table {name}: already exists")
-    _ensure_secret(aws.ssm, stage.secret_parameters[0], say)
+    _ensure_secret(aws.ssm, stage.secret_parameters[0], say, stage.tags)
     for function in stage.functions:
-        _ensure_log_group(aws.logs, stage.log_group(function), stage.log_retention_days, say)
+        _ensure_log_group(
+            aws.logs, stage.log_group(function), stage.log_retention_days, say, stage.tags
+        )
 
 
 def _describe_settings(stage: Stage, name: str, protect: bool) -> str:
@@ -234,7 +239,9 @@ def _keys(table: dict[str, Any]) -> tuple[Any, ...]:
     return schema(table["KeySchema"]), tuple(indexes)
 
 
-def _ensure_secret(client: Any, parameter: str, say: Say) -> None:
+def _ensure_secret(
+    client: Any, parameter: str, say: Say, tags: dict[str, str] | None = None
+) -> None:
     """Store a fresh secret as a SecureString unless the parameter exists; never show it."""
     try:
         client.put_parameter(
@@ -243,6 +250,7 @@ def _ensure_secret(client: Any, parameter: str, say: Say) -> None:
             Value=secrets.token_urlsafe(SECRET_BYTES),
             Type="SecureString",
             Overwrite=False,
+            Tags=[{"Key": k, "Value": v} for k, v in (tags or {}).items()],
         )
     except ClientError as error:
         if _code(error) != "ParameterAlreadyExists":
@@ -271,11 +279,13 @@ def _ensure_secret(client: Any, parameter: str, say: Say) -> None:
     say(f"parameter {parameter}: already exists (kept)")
 
 
-def _ensure_log_group(client: Any, name: str, retention_days: int, say: Say) -> None:
+def _ensure_log_group(
+    client: Any, name: str, retention_days: int, say: Say, tags: dict[str, str] | None = None
+) -> None:
     """Create the group with ``retention_days`` unless it exists; give one without any
     retention (it would never expire) that retention."""
     try:
-        client.create_log_group(logGroupName=name)
+        client.create_log_group(logGroupName=name, tags=tags or {})
     except ClientError as error:
         if _code(error) != "ResourceAlreadyExistsException":
             raise

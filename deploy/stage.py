@@ -49,6 +49,9 @@ class Stage:
     policies: dict[str, dict[str, Any]]
     api_gateway_stage: str
     xray: bool
+    # config.json's "tags" (Chalice puts them on the functions) plus the stage's name: the
+    # bootstrap puts them on the tables, secret and log groups it creates.
+    tags: dict[str, str] = field(default_factory=dict)
 
     @property
     def settings(self) -> Settings:
@@ -127,6 +130,7 @@ def load_stage(name: str) -> Stage:
             "api_gateway_stage", config.get("api_gateway_stage", "api")
         ),
         xray=bool(stage_config.get("xray", config.get("xray", False))),
+        tags={**config.get("tags", {}), **stage_config.get("tags", {}), "stage": name},
     )
 
 

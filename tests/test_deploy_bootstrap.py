@@ -217,6 +217,22 @@ def assert_stage_built(moto: Moto, stage: Stage) -> None:
     assert {"jwt_authorizer", "purge_account"} <= set(stage.functions)
 
 
+def assert_tagged(moto: Moto, stage: Any) -> None:
+    """What the bootstrap creates carries config.json's tags and the stage's name."""
+    expected = {"project": "tasks-api", "stage": stage.name}
+    assert stage.tags == expected
+    for name in names(stage):
+        arn = moto.dynamodb.describe_table(TableName=name)["Table"]["TableArn"]
+        tags = moto.dynamodb.list_tags_of_resource(ResourceArn=arn)["Tags"]
+        assert {tag["Key"]: tag["Value"] for tag in tags} == expected, name
+    parameter_tags = moto.ssm.list_tags_for_resource(
+        ResourceType="Parameter", ResourceId=stage.secret_parameters[0]
+    )["TagList"]
+    assert {tag["Key"]: tag["Value"] for tag in parameter_tags} == expected
+    for group in log_groups(stage):
+        assert moto.logs.list_tags_log_group(logGroupName=group)["tags"] == expected, group
+
+
 def test_create_builds_the_dev_stage_and_a_second_run_changes_nothing(moto: Moto) -> None:
     stage = load_stage("dev")
     first = bootstrap(moto.env, "create", "--stage", "dev")
@@ -231,6 +247,7 @@ def test_create_builds_the_dev_stage_and_a_second_run_changes_nothing(moto: Moto
     secret = moto.parameter(stage.secret_parameters[0])
     assert secret is not None
     assert secret["Value"] not in first.stdout + first.stderr
+    assert_tagged(moto, stage)
 
     item = {"user_id": {"S": "u1"}, "task_id": {"S": "t1"}, "title": {"S": "kept"}}
     moto.dynamodb.put_item(TableName=stage.settings.tasks_table, Item=item)
