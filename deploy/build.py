@@ -21,7 +21,8 @@ module's template variables are exactly those two kinds.
 The Lambda runtime and architecture are the module's variables (python3.13, arm64), pinned
 independently of the Python running this build, so the package must be pure Python: a
 compiled extension here would be built for this interpreter and machine and fail to import
-on Lambda. The build refuses one, saying which file.
+on Lambda. The build refuses one, saying which file. The package ships bytecode compiled by a
+Python 3.13 for that runtime, or none where no 3.13 exists (``deploy/runtime_python.py``).
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
+
+from deploy import runtime_python
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 BUILD_DIR = PROJECT_DIR / "build"
@@ -65,7 +68,7 @@ def build(stage: str, output_dir: Path) -> dict[str, Any]:
         _check_pure_python(chalice_dir / PACKAGE)
         output_dir.mkdir(parents=True, exist_ok=True)
         (output_dir / API_DEFINITION).write_text(json.dumps(definition, indent=2) + "\n")
-        _copy_without_bytecode(chalice_dir / PACKAGE, output_dir / PACKAGE)
+        runtime_python.package(chalice_dir / PACKAGE, output_dir / PACKAGE)
     return definition
 
 
@@ -122,16 +125,6 @@ def _check_pure_python(package: Path) -> None:
             f"{package.name} holds compiled extensions built for this interpreter, which the "
             f"pinned Lambda runtime and architecture may not load: {compiled[:5]}"
         )
-
-
-def _copy_without_bytecode(source: Path, target: Path) -> None:
-    """Copy the package minus ``__pycache__``: bytecode of this interpreter, which another
-    Python version ignores. Entries keep Chalice's fixed timestamps, so the same sources
-    give the same zip (and the same ``source_code_hash``)."""
-    with zipfile.ZipFile(source) as original, zipfile.ZipFile(target, "w") as copy:
-        for entry in original.infolist():
-            if "__pycache__/" not in entry.filename:
-                copy.writestr(entry, original.read(entry), compress_type=zipfile.ZIP_DEFLATED)
 
 
 def _chalice_package(stage: str, out_dir: Path) -> None:

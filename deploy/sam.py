@@ -7,7 +7,8 @@ role per function granting its ``.chalice/policy-<stage>*.json`` -- and deep-mer
 checked-in file over it. This module then writes:
 
     build/sam/<stage>/template.json   the stack; CodeUri points at ./deployment.zip
-    build/sam/<stage>/deployment.zip  the functions' code, as Chalice built it (no bytecode)
+    build/sam/<stage>/deployment.zip  the functions' code, with python3.13 bytecode where a
+                                      Python 3.13 exists (deploy/runtime_python.py)
 
 ``sam deploy`` and ``aws cloudformation package`` + ``deploy`` accept the directory as is.
 Nothing here talks to AWS.
@@ -49,6 +50,7 @@ from typing import Any
 import yaml
 from chalice.utils import to_cfn_resource_name
 
+from deploy import runtime_python
 from deploy.stage import (
     API_HANDLER,
     PROJECT_DIR,
@@ -86,7 +88,7 @@ def package(stage_name: str, output_dir: Path | None = None) -> Path:
         complete(template, stage, parameter_values(stage_name))
         check_pure_python(chalice_dir / CODE)
         clear(output_dir)
-        copy_without_bytecode(chalice_dir / CODE, output_dir / CODE)
+        runtime_python.package(chalice_dir / CODE, output_dir / CODE)
     path = output_dir / TEMPLATE
     path.write_text(json.dumps(template, indent=2) + "\n")
     return path
@@ -340,15 +342,6 @@ def check_pure_python(package_path: Path) -> None:
         compiled = [n for n in archive.namelist() if n.endswith(COMPILED_SUFFIXES)]
     if compiled:
         raise ValueError(f"{package_path.name} holds compiled extensions: {compiled[:5]}")
-
-
-def copy_without_bytecode(source: Path, target: Path) -> None:
-    """Copy the package minus ``__pycache__`` (this interpreter's bytecode, which Python 3.13
-    ignores); entries keep Chalice's fixed timestamps, so the same sources give the same zip."""
-    with zipfile.ZipFile(source) as original, zipfile.ZipFile(target, "w") as copied:
-        for entry in original.infolist():
-            if "__pycache__/" not in entry.filename:
-                copied.writestr(entry, original.read(entry), compress_type=zipfile.ZIP_DEFLATED)
 
 
 def clear(output_dir: Path) -> None:

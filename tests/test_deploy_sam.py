@@ -38,8 +38,9 @@ from chalicelib.http.web import cors_config
 from chalicelib.observability import NAMESPACE
 from chalicelib.storage import table_layout
 from deploy import sam
-from deploy.stage import Grant, Stage, chalice_config, grants, load_stage
+from deploy.stage import API_HANDLER, Grant, Stage, chalice_config, grants, load_stage
 from tests.gateway_assertions import assert_contract_gateway_responses
+from tests.test_iam_policy import COGNITO_MODE_CALLS
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SCAN_BIN = PROJECT_DIR / ".venv-scan" / "bin"
@@ -67,7 +68,11 @@ TAGGED_AS_LIST = {
     "AWS::CloudWatch::Alarm",
     "Custom::SigningSecret",  # passed on to the SSM parameter it creates
 }
+# Tagged with a map under another name.
+TAGGED_AS_MAP = {"AWS::Cognito::UserPool": "UserPoolTags"}
 UNTAGGABLE = {
+    "AWS::Cognito::UserPoolClient",
+    "AWS::IAM::Policy",
     "AWS::Lambda::Permission",
     "AWS::ApiGateway::Account",
     "AWS::CloudFormation::WaitConditionHandle",
@@ -192,8 +197,13 @@ def test_output_is_a_template_and_the_code_it_points_to(
         names = archive.namelist()
     assert "app.py" in names
     assert any(name.startswith("chalicelib/") for name in names)
-    # Pure Python, without this interpreter's bytecode: it runs on the pinned 3.13 / arm64.
-    assert not [n for n in names if "__pycache__/" in n or n.endswith(sam.COMPILED_SUFFIXES)]
+    # Pure Python, with no bytecode but the pinned 3.13's: it runs on 3.13 / arm64.
+    assert not [n for n in names if n.endswith(sam.COMPILED_SUFFIXES)]
+    assert not [
+        n
+        for n in names
+        if ("__pycache__/" in n or n.endswith(".pyc")) and not n.endswith(".cpython-313.pyc")
+    ]
     template = templates[stage]
     assert template["Transform"] == ["AWS::LanguageExtensions", "AWS::Serverless-2016-10-31"]
     serverless = resources_of(template, SERVERLESS_FUNCTION)
@@ -291,6 +301,8 @@ def test_every_taggable_resource_carries_the_stack_tags(
         kind = resource["Type"]
         if kind in TAGGED_AS_LIST:
             assert tag_map(resource["Properties"]["Tags"]) == TAGS, logical_id
+        elif kind in TAGGED_AS_MAP:
+            assert resource["Properties"][TAGGED_AS_MAP[kind]] == TAGS, logical_id
         elif kind not in UNTAGGABLE | {SERVERLESS_FUNCTION, "AWS::Serverless::Api"}:
             pytest.fail(f"{logical_id}: is {kind} taggable? add it to TAGGED_AS_LIST or UNTAGGABLE")
 
@@ -778,6 +790,130 @@ def test_outputs_name_the_url_tables_topic_and_dashboard(
     assert outputs["AlarmTopicArn"]["Value"] == {"Ref": "AlarmTopic"}
     assert references(outputs["DashboardURL"]["Value"]) == {"Dashboard"}
     assert references(outputs["AccessLogGroupName"]["Value"]) == {"ApiAccessLogGroup"}
+
+
+# --- the cognito mode (IdentityProvider=cognito) ------------------------------------------
+# Cognito resources, outputs and settings, all under the UseCognito condition.
+COGNITO_RESOURCES = {
+    "UserPool": "AWS::Cognito::UserPool",
+    "UserPoolClient": "AWS::Cognito::UserPoolClient",
+    "ApiHandlerCognitoPolicy": "AWS::IAM::Policy",
+}
+COGNITO_OUTPUTS = {
+    "CognitoUserPoolId": {"Ref": "UserPool"},
+    "CognitoClientId": {"Ref": "UserPoolClient"},
+    "CognitoIssuer": {"Fn::Sub": "https://${UserPool.ProviderURL}"},
+}
+NO_VALUE = {"Ref": "AWS::NoValue"}
+BASE_FLOWS = ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_identity_provider_is_builtin_unless_the_parameter_says_cognito(
+    stage: str, templates: dict[str, dict[str, Any]]
+) -> None:
+    template = templates[stage]
+    parameter = template["Parameters"]["IdentityProvider"]
+    assert parameter["AllowedValues"] == ["builtin", "cognito"]
+    assert parameter["Default"] == "builtin"
+    assert template["Conditions"]["UseCognito"] == {
+        "Fn::Equals": [{"Ref": "IdentityProvider"}, "cognito"]
+    }
+    resources = template["Resources"]
+    cognito = {
+        logical_id
+        for logical_id, resource in resources.items()
+        if resource["Type"].startswith("AWS::Cognito::")
+        or "cognito-idp:" in json.dumps(resource.get("Properties", {}))
+    }
+    assert cognito == set(COGNITO_RESOURCES)
+    for logical_id, kind in COGNITO_RESOURCES.items():
+        assert resources[logical_id]["Type"] == kind
+        assert resources[logical_id]["Condition"] == "UseCognito", logical_id
+    outputs = template["Outputs"]
+    for name, value in COGNITO_OUTPUTS.items():
+        assert outputs[name] == {**outputs[name], "Condition": "UseCognito", "Value": value}
+    # Every function reads the mode's settings, which are absent in the builtin mode.
+    for function_id in APP_FUNCTIONS:
+        variables = resources[function_id]["Properties"]["Environment"]["Variables"]
+        assert {name: variables[name] for name in COGNITO_SETTINGS} == {
+            "IDENTITY_PROVIDER": {"Fn::If": ["UseCognito", "cognito", NO_VALUE]},
+            "OIDC_ISSUER": {"Fn::If": ["UseCognito", COGNITO_OUTPUTS["CognitoIssuer"], NO_VALUE]},
+            "OIDC_AUDIENCE": {"Fn::If": ["UseCognito", {"Ref": "UserPoolClient"}, NO_VALUE]},
+            "COGNITO_USER_POOL_ID": {"Fn::If": ["UseCognito", {"Ref": "UserPool"}, NO_VALUE]},
+        }, function_id
+
+
+COGNITO_SETTINGS = ("IDENTITY_PROVIDER", "OIDC_ISSUER", "OIDC_AUDIENCE", "COGNITO_USER_POOL_ID")
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_user_pool_and_its_public_client(
+    stage: str, templates: dict[str, dict[str, Any]]
+) -> None:
+    template = templates[stage]
+    prod = load_stage(stage).is_production
+    parameters = defaults(template)
+    pool = template["Resources"]["UserPool"]
+    properties = pool["Properties"]
+    assert resolved(template, properties["UserPoolName"]) == f"tasks-api-{stage}-users"
+    assert properties["AliasAttributes"] == ["email"]
+    assert "UsernameAttributes" not in properties
+    assert properties["AutoVerifiedAttributes"] == ["email"]
+    policy = properties["Policies"]["PasswordPolicy"]
+    assert policy["MinimumLength"] >= 12
+    assert policy["RequireLowercase"] and policy["RequireUppercase"] and policy["RequireNumbers"]
+    # Deletion protection (and the pool kept with the stack) on prod.
+    assert properties["DeletionProtection"] == {"Fn::If": ["ProtectUserPool", "ACTIVE", "INACTIVE"]}
+    assert pool["DeletionPolicy"] == pool["UpdateReplacePolicy"]
+    assert pool["DeletionPolicy"] == {"Fn::If": ["ProtectUserPool", "Retain", "Delete"]}
+    assert template["Conditions"]["ProtectUserPool"] == {
+        "Fn::Equals": [{"Ref": "UserPoolDeletionProtection"}, "true"]
+    }
+    assert parameters["UserPoolDeletionProtection"] == ("true" if prod else "false")
+    # Advanced security off unless asked for.
+    assert properties["UserPoolAddOns"] == {
+        "AdvancedSecurityMode": {"Fn::If": ["CognitoAdvancedSecurity", "ENFORCED", "OFF"]}
+    }
+    assert parameters["CognitoAdvancedSecurity"] == "false"
+
+    client = template["Resources"]["UserPoolClient"]["Properties"]
+    assert client["UserPoolId"] == {"Ref": "UserPool"}
+    assert client["GenerateSecret"] is False
+    assert client["ExplicitAuthFlows"] == {
+        "Fn::If": [
+            "AllowCognitoPasswordAuth",
+            [*BASE_FLOWS, "ALLOW_USER_PASSWORD_AUTH"],
+            BASE_FLOWS,
+        ]
+    }
+    assert parameters["CognitoAllowPasswordAuth"] == "false"
+    assert "AllowedOAuthFlows" not in client
+    # Access tokens: TokenLifetimeSeconds, in seconds, at most a day (the app refuses more).
+    assert client["AccessTokenValidity"] == {"Ref": "TokenLifetimeSeconds"}
+    assert client["TokenValidityUnits"]["AccessToken"] == "seconds"
+    assert template["Parameters"]["TokenLifetimeSeconds"]["MaxValue"] <= 86400
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_cognito_mode_grants_the_api_handler_exactly_its_calls_on_the_pool(
+    stage: str, templates: dict[str, dict[str, Any]]
+) -> None:
+    """The pinned COGNITO_MODE_CALLS (tests/test_iam_policy.py), on this stack's pool only,
+    through a policy of its own on the API handler's role."""
+    resources = templates[stage]["Resources"]
+    assert {function for function, _, _ in COGNITO_MODE_CALLS} == {API_HANDLER}
+    (role_id,) = [r for _, (name, r, _) in APP_FUNCTIONS.items() if name == API_HANDLER]
+    policy = resources["ApiHandlerCognitoPolicy"]["Properties"]
+    assert policy["Roles"] == [{"Ref": role_id}]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert sorted(statement["Action"]) == sorted(action for _, action, _ in COGNITO_MODE_CALLS)
+    assert statement["Resource"] == {"Fn::GetAtt": ["UserPool", "Arn"]}
+    # No other policy in the stack grants anything on Cognito.
+    for logical_id, resource in resources.items():
+        if logical_id != "ApiHandlerCognitoPolicy" and resource["Type"].startswith("AWS::IAM::"):
+            assert "cognito" not in json.dumps(resource).lower(), logical_id
 
 
 # --- linters --------------------------------------------------------------------------------

@@ -39,8 +39,9 @@ from chalicelib.http.gateway_responses import CONTRACT_RESPONSES
 from chalicelib.http.web import cors_config
 from chalicelib.observability import NAMESPACE
 from deploy import build as builder
-from deploy.stage import PROJECT_DIR, load_stage
+from deploy.stage import API_HANDLER, PROJECT_DIR, load_stage
 from devstack.stack import free_port
+from tests.test_iam_policy import COGNITO_MODE_CALLS
 
 STAGES = ("dev", "prod")
 INFRA_DIR = PROJECT_DIR / "infra" / "terraform"
@@ -62,7 +63,7 @@ needs_checkov = pytest.mark.skipif(
 # Every service the stack calls, on moto (secretsmanager on the canary stand-in): a service
 # left off would send the plan to AWS instead of failing it.
 MOTO_SERVICES = ("apigateway", "cloudwatch", "dynamodb", "iam", "lambda", "logs", "sns", "ssm")
-MOTO_SERVICES += ("sts",)
+MOTO_SERVICES += ("sts", "cognitoidp")
 REGION, ACCOUNT = "us-east-1", "123456789012"  # moto's
 # 64 letters and digits, like the real secret, and found nowhere else.
 CANARY = "CanarySigningSecretForInfraTests" + "0123456789abcdefghijklmnopqrstuv"
@@ -71,6 +72,8 @@ ALARM_EMAIL = "oncall@example.com"  # set on prod's plan, so the subscription is
 FUNCTIONS = ("api_handler", "jwt_authorizer", "purge_account")
 TABLES = ("users", "tasks", "records", "sessions")
 XRAY_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+COGNITO_RESOURCES = ("aws_cognito_user_pool.this[0]", "aws_cognito_user_pool_client.this[0]")
+COGNITO_OUTPUTS = ("cognito_user_pool_id", "cognito_client_id", "cognito_issuer")
 
 
 def expected_addresses(stage: str) -> set[str]:
@@ -197,7 +200,13 @@ def test_the_package_is_the_app_and_pure_python(stage: str, artifacts: dict[str,
     assert "chalicelib/storage/table_layout.py" in names
     assert "jwt/__init__.py" in names  # requirements.txt
     assert not [name for name in names if name.endswith((".so", ".pyd", ".dylib"))]
-    assert not [name for name in names if "__pycache__/" in name]
+    # No bytecode but the pinned runtime's (deploy/runtime_python.py).
+    assert not [
+        name
+        for name in names
+        if ("__pycache__/" in name or name.endswith(".pyc"))
+        and not name.endswith(".cpython-313.pyc")
+    ]
     assert not [name for name in names if name.startswith(("tests/", "infra/", "deploy/"))]
 
 
@@ -572,6 +581,9 @@ def test_the_plan_creates_every_expected_resource_and_nothing_else(plan: Plan) -
         "jwt_authorizer": f"tasks-api-{plan.stage}-jwt_authorizer",
         "purge_account": f"tasks-api-{plan.stage}-purge_account",
     }
+    # The builtin mode (the default): no user pool, and its outputs say so.
+    for output in COGNITO_OUTPUTS:
+        assert plan.plan["output_changes"][output]["after"] is None, output
 
 
 @pytest.mark.e2e
@@ -1002,6 +1014,170 @@ def test_every_taggable_resource_is_tagged(plan: Plan) -> None:
             "managed-by": "terraform",
         }, address
     assert tagged >= 30
+
+
+# -- the cognito mode (identity_provider = "cognito") ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cognito_plans(
+    workspace: Path, artifacts: dict[str, Path], moto_endpoint: str, canary_endpoint: str
+) -> dict[str, Plan]:
+    """Each environment with ``-var identity_provider=cognito`` (dev also allowing
+    USER_PASSWORD_AUTH), in a copy of its own. The pool's id exists only after apply, so
+    the pool and client are applied first (to moto) and the plan after that shows the API
+    handler's policy, the functions' environment and the outputs with their real values."""
+    if TERRAFORM is None:
+        pytest.skip("terraform is not on PATH: install Terraform >= 1.11 to run these tests")
+
+    def run(stage: str) -> Plan:
+        directory = workspace / "environments" / f"{stage}-cognito"
+        shutil.copytree(
+            ENVIRONMENTS_DIR / stage,
+            directory,
+            ignore=shutil.ignore_patterns(
+                ".terraform", ".terraform.lock.hcl", "*.tfstate*", "terraform.tfvars", "backend.hcl"
+            ),
+        )
+        override = _test_override(moto_endpoint, canary_endpoint)
+        (directory / "zz_test_override.tf.json").write_text(json.dumps(override))
+        _init(directory)
+        variables = [*_plan_variables(stage, artifacts[stage]), *_cognito_variables(stage)]
+        apply = [TERRAFORM, "apply", "-auto-approve", "-input=false", "-no-color", "-lock=false"]
+        _run(
+            [*apply, f"-target={MODULE}aws_cognito_user_pool_client.this[0]", *variables],
+            directory,
+        )
+        command = [TERRAFORM, "plan", "-input=false", "-no-color", "-lock=false", "-out=tfplan"]
+        result = _run([*command, *variables], directory)
+        plan = _run([TERRAFORM, "show", "-json", "tfplan"], directory).stdout
+        return Plan(stage, directory, {}, result.stdout + result.stderr, json.loads(plan), plan)
+
+    with ThreadPoolExecutor(max_workers=len(STAGES)) as pool:
+        return dict(zip(STAGES, pool.map(run, STAGES), strict=True))
+
+
+def _cognito_variables(stage: str) -> list[str]:
+    variables = ["-var=identity_provider=cognito"]
+    if stage == "dev":
+        variables.append("-var=cognito_allow_password_auth=true")
+    return variables
+
+
+@pytest.fixture(params=STAGES)
+def cognito_plan(request: pytest.FixtureRequest, cognito_plans: dict[str, Plan]) -> Plan:
+    return cognito_plans[request.param]
+
+
+def _pool_and_client(plan: Plan) -> tuple[dict[str, Any], dict[str, Any]]:
+    pool, client = (plan.after(address) for address in COGNITO_RESOURCES)
+    return pool, client
+
+
+@pytest.mark.e2e
+@needs_terraform
+def test_the_cognito_mode_adds_a_user_pool_and_a_public_client_and_nothing_else(
+    cognito_plan: Plan,
+) -> None:
+    assert "Warning:" not in cognito_plan.output
+    changes = cognito_plan.changes
+    added = {MODULE + address for address in COGNITO_RESOURCES}
+    assert set(changes) == expected_addresses(cognito_plan.stage) | added
+    for address, change in changes.items():
+        # Applied already (and read back unchanged), or created like the builtin stack.
+        assert change["change"]["actions"] == (["no-op"] if address in added else ["create"])
+    pool, client = _pool_and_client(cognito_plan)
+    assert pool["name"] == f"tasks-api-{cognito_plan.stage}-users"
+    assert pool["alias_attributes"] == ["email"]
+    assert pool["auto_verified_attributes"] == ["email"]
+    assert pool["username_attributes"] in (None, [])
+    (policy,) = pool["password_policy"]
+    assert policy["minimum_length"] >= 12
+    assert policy["require_lowercase"] and policy["require_uppercase"]
+    assert policy["require_numbers"]
+    prod = cognito_plan.stage == "prod"
+    assert pool["deletion_protection"] == ("ACTIVE" if prod else "INACTIVE")
+    (add_ons,) = pool["user_pool_add_ons"]
+    assert add_ons["advanced_security_mode"] == "OFF"
+    assert pool["tags"] == TEST_TAGS
+    # A public client: no secret; SRP and refresh (and, on dev only, the CLI's flow).
+    assert client["name"] == f"tasks-api-{cognito_plan.stage}-api"
+    assert client["user_pool_id"] == pool["id"]
+    assert client["generate_secret"] is False
+    assert not client["client_secret"]
+    flows = {"ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"}
+    if not prod:
+        flows.add("ALLOW_USER_PASSWORD_AUTH")
+    assert set(client["explicit_auth_flows"]) == flows
+    assert client["allowed_oauth_flows"] in (None, [])
+    # Access tokens live as long as the builtin mode's, in seconds; the app refuses over a day.
+    (units,) = client["token_validity_units"]
+    assert units["access_token"] == "seconds"
+    assert (
+        client["access_token_validity"]
+        == load_stage(cognito_plan.stage).settings.token_lifetime_seconds
+    )
+    assert 300 <= client["access_token_validity"] <= 86400
+
+
+@pytest.mark.e2e
+@needs_terraform
+def test_the_cognito_mode_outputs_and_environment_name_the_pool_and_client(
+    cognito_plan: Plan,
+) -> None:
+    pool, client = _pool_and_client(cognito_plan)
+    issuer = f"https://cognito-idp.{REGION}.amazonaws.com/{pool['id']}"
+    outputs = {name: cognito_plan.plan["output_changes"][name]["after"] for name in COGNITO_OUTPUTS}
+    assert outputs == {
+        "cognito_user_pool_id": pool["id"],
+        "cognito_client_id": client["id"],
+        "cognito_issuer": issuer,
+    }
+    stage = load_stage(cognito_plan.stage)
+    for function in FUNCTIONS:
+        planned = cognito_plan.after(f'aws_lambda_function.this["{function}"]')
+        environment = planned["environment"][0]["variables"]
+        assert environment.pop("TOKEN_SIGNING_SECRET_VERSION") == "1"
+        # The stage's settings, plus what the cognito mode reads (chalicelib/config.py).
+        assert environment == {
+            **stage.environment,
+            "IDENTITY_PROVIDER": "cognito",
+            "OIDC_ISSUER": issuer,
+            "OIDC_AUDIENCE": client["id"],
+            "COGNITO_USER_POOL_ID": pool["id"],
+        }, function
+
+
+@pytest.mark.e2e
+@needs_terraform
+def test_the_cognito_mode_grants_the_api_handler_exactly_its_calls_on_the_pool(
+    cognito_plan: Plan,
+) -> None:
+    """The pinned COGNITO_MODE_CALLS (tests/test_iam_policy.py), on this pool's ARN only;
+    every other statement, and every other role, is the builtin mode's."""
+    pool, _ = _pool_and_client(cognito_plan)
+    assert pool["arn"] == f"arn:aws:cognito-idp:{REGION}:{ACCOUNT}:userpool/{pool['id']}"
+    assert {function for function, _, _ in COGNITO_MODE_CALLS} == {API_HANDLER}
+    stage = load_stage(cognito_plan.stage)
+    for function in FUNCTIONS:
+        planned = _policy(cognito_plan, function)
+        cognito = [
+            statement
+            for statement in planned["Statement"]
+            if any(action.startswith("cognito-idp:") for action in statement["Action"])
+        ]
+        rest = {**planned, "Statement": [s for s in planned["Statement"] if s not in cognito]}
+        assert _statements(rest, normalize=True) == _statements(
+            stage.policies[function], normalize=False
+        ), function
+        if function != API_HANDLER:
+            assert cognito == [], function
+            continue
+        (statement,) = cognito
+        assert statement["Effect"] == "Allow"
+        assert set(statement["Action"]) == {action for _, action, _ in COGNITO_MODE_CALLS}
+        assert len(statement["Action"]) == len(COGNITO_MODE_CALLS)
+        assert statement["Resource"] == [pool["arn"]]
 
 
 # -- checkov ---------------------------------------------------------------------------------------

@@ -26,6 +26,10 @@ module "tasks_api" {
   signing_secret_version = var.signing_secret_version
   tags                   = var.tags
 
+  identity_provider           = var.identity_provider
+  cognito_advanced_security   = var.cognito_advanced_security
+  cognito_allow_password_auth = var.cognito_allow_password_auth
+
   log_retention_days  = 30
   protect_logs        = false
   deletion_protection = false

@@ -27,6 +27,10 @@ module "tasks_api" {
   signing_secret_version = var.signing_secret_version
   tags                   = var.tags
 
+  identity_provider           = var.identity_provider
+  cognito_advanced_security   = var.cognito_advanced_security
+  cognito_allow_password_auth = var.cognito_allow_password_auth
+
   log_retention_days  = 365
   protect_logs        = true
   deletion_protection = true

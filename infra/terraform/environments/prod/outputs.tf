@@ -27,3 +27,18 @@ output "dashboard_name" {
   description = "CloudWatch dashboard of the stage."
   value       = module.tasks_api.dashboard_name
 }
+
+output "cognito_user_pool_id" {
+  description = "Cognito user pool id (identity_provider = cognito; null otherwise)."
+  value       = module.tasks_api.cognito_user_pool_id
+}
+
+output "cognito_client_id" {
+  description = "Cognito app client id, the tokens' client_id (null unless cognito)."
+  value       = module.tasks_api.cognito_client_id
+}
+
+output "cognito_issuer" {
+  description = "Issuer URL of the pool's tokens (null unless cognito)."
+  value       = module.tasks_api.cognito_issuer
+}

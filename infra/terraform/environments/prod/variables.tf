@@ -45,3 +45,21 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "identity_provider" {
+  description = "builtin (this service's user store) or cognito (a Cognito user pool created by the module signs users up and in)."
+  type        = string
+  default     = "builtin"
+}
+
+variable "cognito_advanced_security" {
+  description = "Cognito advanced security on the user pool (Plus feature plan, billed per user); cognito only."
+  type        = bool
+  default     = false
+}
+
+variable "cognito_allow_password_auth" {
+  description = "Allow USER_PASSWORD_AUTH on the app client, for signing in with the AWS CLI on a test stage; cognito only."
+  type        = bool
+  default     = false
+}

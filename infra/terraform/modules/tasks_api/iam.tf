@@ -23,6 +23,16 @@ locals {
     Resource = local.signing_secret_arns
   }
 
+  # identity_provider = "cognito": GET /users/me reads the caller's Cognito user and
+  # DELETE /users/me deletes it (chalicelib/services/identity.py), on this stage's pool only.
+  # tests/test_iam_policy.py pins these calls (COGNITO_MODE_CALLS).
+  cognito_accounts = {
+    Sid      = "CognitoUserPool"
+    Effect   = "Allow"
+    Action   = ["cognito-idp:AdminGetUser", "cognito-idp:AdminDeleteUser"]
+    Resource = [local.cognito_user_pool_arn]
+  }
+
   tracing = {
     Sid      = "Tracing"
     Effect   = "Allow"
@@ -119,7 +129,11 @@ resource "aws_iam_role_policy" "function" {
   name = "${each.key}-least-privilege"
   role = aws_iam_role.function[each.key].id
   policy = jsonencode({
-    Version   = "2012-10-17"
-    Statement = concat(local.function_statements[each.key], var.tracing_enabled ? [local.tracing] : [])
+    Version = "2012-10-17"
+    Statement = concat(
+      local.function_statements[each.key],
+      each.key == "api_handler" && local.cognito ? [local.cognito_accounts] : [],
+      var.tracing_enabled ? [local.tracing] : [],
+    )
   })
 }

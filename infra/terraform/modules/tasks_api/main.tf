@@ -57,7 +57,7 @@ locals {
 
   # The environment .chalice/config.json gives a stage, with every name pointing at what
   # this module creates. All three functions get the same settings, as with chalice deploy.
-  environment = {
+  environment = merge({
     STAGE                                   = var.stage
     LOG_LEVEL                               = var.log_level
     FUNCTION_TIMEOUT_SECONDS                = tostring(var.lambda_timeout_seconds)
@@ -76,5 +76,5 @@ locals {
     # Not read by the app: containers read the secret once, so a new secret generation
     # must start new containers. Changing this variable does that in the same apply.
     TOKEN_SIGNING_SECRET_VERSION = tostring(var.signing_secret_version)
-  }
+  }, local.cognito_environment) # empty in the builtin mode (cognito.tf)
 }

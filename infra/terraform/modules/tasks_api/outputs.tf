@@ -50,3 +50,18 @@ output "dashboard_name" {
   description = "CloudWatch dashboard of the stage."
   value       = aws_cloudwatch_dashboard.this.dashboard_name
 }
+
+output "cognito_user_pool_id" {
+  description = "Id of the Cognito user pool (identity_provider = cognito; null otherwise): COGNITO_USER_POOL_ID."
+  value       = local.cognito_user_pool_id
+}
+
+output "cognito_client_id" {
+  description = "Id of the public app client (no secret; SRP and refresh flows): OIDC_AUDIENCE. Null unless identity_provider = cognito."
+  value       = local.cognito_client_id
+}
+
+output "cognito_issuer" {
+  description = "Issuer of the pool's tokens, https://cognito-idp.<region>.amazonaws.com/<pool id>: OIDC_ISSUER. Null unless identity_provider = cognito."
+  value       = local.cognito_issuer
+}

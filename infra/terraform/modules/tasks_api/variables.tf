@@ -163,10 +163,40 @@ variable "signing_secret_version" {
   }
 }
 
+# --- identity provider ------------------------------------------------------------------------
+
+variable "identity_provider" {
+  description = "IDENTITY_PROVIDER: builtin (this service's user store, /auth/*) or cognito (a Cognito user pool and public app client created here sign users up and in; see cognito.tf)."
+  type        = string
+  default     = "builtin"
+
+  validation {
+    condition     = contains(["builtin", "cognito"], var.identity_provider)
+    error_message = "identity_provider: builtin or cognito."
+  }
+
+  validation {
+    condition     = var.identity_provider != "cognito" || var.token_lifetime_seconds >= 300
+    error_message = "token_lifetime_seconds: Cognito access tokens last 300 to 86400 seconds."
+  }
+}
+
+variable "cognito_advanced_security" {
+  description = "Cognito advanced security (threat protection, ENFORCED) on the user pool; needs the Plus feature plan, billed per monthly active user. Only with identity_provider = cognito."
+  type        = bool
+  default     = false
+}
+
+variable "cognito_allow_password_auth" {
+  description = "Also allow USER_PASSWORD_AUTH on the app client, so `aws cognito-idp initiate-auth` can sign in without an SRP library. For test stages; only with identity_provider = cognito."
+  type        = bool
+  default     = false
+}
+
 # --- data and logs ----------------------------------------------------------------------------
 
 variable "deletion_protection" {
-  description = "DynamoDB deletion protection: destroying a table fails until this is turned off (on for prod)."
+  description = "Deletion protection of the DynamoDB tables and (identity_provider = cognito) the user pool: destroying one fails until this is turned off (on for prod)."
   type        = bool
   default     = false
 }
