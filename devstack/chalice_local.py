@@ -15,9 +15,10 @@
   responses then answer ``503 service_unavailable`` with ``Retry-After`` and CORS headers.
   ``chalice local`` would drop the connection; ``FailClosedGatewayAuthorizer`` answers
   as the deployed API does. The in-process test client uses it too (``install_gateway``).
-- **An unknown path.** API Gateway's ``403 Missing Authentication Token`` is replaced on
-  AWS by a ``MISSING_AUTHENTICATION_TOKEN`` gateway response, ``404 not_found`` in the
-  contract's format; ``ContractLocalGateway`` answers the same locally.
+- **An unknown path or method.** API Gateway's ``403 Missing Authentication Token`` is
+  replaced on AWS by a ``MISSING_AUTHENTICATION_TOKEN`` gateway response, ``404 not_found``
+  in the contract's format; ``ContractLocalGateway`` answers the same locally, also for a
+  method a known path does not define (Chalice would answer its own ``405``).
 """
 
 from __future__ import annotations
@@ -80,17 +81,31 @@ class UnknownPath(local.LocalGatewayException):
 
 
 class ContractLocalGateway(local.LocalGateway):
-    """A path no route matches is ``404 not_found`` in the contract's format."""
+    """A method and path no route matches is ``404 not_found`` in the contract's format.
 
-    def _generate_lambda_event(self, *args: Any, **kwargs: Any) -> Any:
+    API Gateway answers both an unknown path and an undefined method of a known path with
+    ``MISSING_AUTHENTICATION_TOKEN`` (which our gateway responses make the 404); Chalice
+    would answer the second with its own ``405`` body. HEAD and OPTIONS are left to Chalice:
+    OPTIONS is the CORS preflight, and a HEAD answer must carry no body.
+    """
+
+    def _generate_lambda_event(self, method: str, *args: Any, **kwargs: Any) -> Any:
         try:
-            return super()._generate_lambda_event(*args, **kwargs)
+            event = super()._generate_lambda_event(method, *args, **kwargs)
         except ValueError:
-            unknown = CONTRACT_RESPONSES["MISSING_AUTHENTICATION_TOKEN"]
-            raise UnknownPath(
-                {"Content-Type": "application/json", **unknown.headers, **_cors_headers()},
-                unknown.template.encode(),
-            ) from None
+            raise _unknown_path() from None
+        route = self._app_object.routes.get(event["requestContext"]["resourcePath"], {})
+        if method not in route and method not in ("OPTIONS", "HEAD"):
+            raise _unknown_path()
+        return event
+
+
+def _unknown_path() -> UnknownPath:
+    unknown = CONTRACT_RESPONSES["MISSING_AUTHENTICATION_TOKEN"]
+    return UnknownPath(
+        {"Content-Type": "application/json", **unknown.headers, **_cors_headers()},
+        unknown.template.encode(),
+    )
 
 
 class AuthorizerUnavailable(local.LocalGatewayException):
@@ -100,12 +115,14 @@ class AuthorizerUnavailable(local.LocalGatewayException):
 
 
 class FailClosedGatewayAuthorizer(local.LocalGatewayAuthorizer):
-    """An authorizer that raises is a 503 with ``Retry-After``, as configured on AWS."""
+    """An authorizer that raises is a 503 with ``Retry-After``, and its 401/403 carry the CORS
+    headers, as the deployed API's gateway responses are configured."""
 
     def authorize(self, raw_path: str, lambda_event: Any, lambda_context: Any) -> Any:
         try:
             return super().authorize(raw_path, lambda_event, lambda_context)
-        except local.LocalGatewayException:
+        except local.LocalGatewayException as refused:  # 401/403: CORS, as our gateway responses
+            refused.headers = {**refused.headers, **_cors_headers()}
             raise
         except Exception:
             raise AuthorizerUnavailable(
