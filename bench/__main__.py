@@ -78,8 +78,16 @@ def main(argv: list[str] | None = None) -> int:
                 results.package, bundle = built
         if "cold" in wanted:
             rounds = settings["cold-start rounds"]
+            runtime = _section(
+                results, "package on Python 3.13", lambda: cold_start.prepare_runtime(Path(scratch))
+            )
+            if isinstance(runtime, str):
+                _say(f"package cold starts on Python 3.13 skipped: {runtime}")
+                results.runtime_skipped, runtime = runtime, None
             results.cold = _section(
-                results, "cold start", lambda: cold_start.measure(rounds, bundle)
+                results,
+                "cold start",
+                lambda: cold_start.measure(rounds, bundle, runtime=runtime),
             )
             results.imports = _section(
                 results,

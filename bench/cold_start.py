@@ -1,6 +1,11 @@
 """Cold start: fresh interpreters that import the app and serve one event, against baselines
 measured in the same run and interleaved with ours (the floor, and FastAPI + Mangum).
 
+The headline rows run what ships, as Lambda runs it: ``deploy.build.build("dev")``'s
+``deployment.zip`` (with its Python 3.13 bytecode) unpacked into a task root, under the pinned
+runtime's Python 3.13, in a virtualenv holding only boto3 (``RuntimePackage``). The
+working-tree rows (this interpreter, the project directory) are kept as secondary rows.
+
 A real Lambda runs the authorizer as its own invocation, so an authorized request is timed
 with ``requestContext.authorizer`` already filled in, and the authorizer separately.
 """
@@ -8,11 +13,13 @@ with ``requestContext.authorizer`` already filled in, and the authorizer separat
 from __future__ import annotations
 
 import json
+import os
 import random
 import statistics
 import subprocess
 import sys
 import time
+import zipfile
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,7 +34,13 @@ from devstack.stack import stage_environment
 CHILD = PROJECT_DIR / "bench" / "cold_start_child.py"
 FLOOR = "floor"
 FLOOR_DEPLOYED = "floor_deployed"
+FLOOR_RUNTIME = "floor_runtime"
 GOAL_RATIO = 1.2
+# Issue 15's goals for what ships: an authorized GET from the package, and the authorizer's
+# first call on an AWS stage (two SSM reads), against the floor measured the same way.
+PACKAGE_GET_GOAL = 0.9
+PACKAGE_AUTHORIZER_GOAL = 1.0
+BOTO3 = "boto3==1.44.5"  # as requirements-dev.txt and tests/test_package_runtime.py
 # PyJWT imports cryptography when it is installed (the dev venv has it, for moto);
 # deployment.zip does not ship it, so the cold-start children hide it.
 NOT_DEPLOYED = ("cryptography",)
@@ -48,6 +61,8 @@ class Scenario:
     environ: dict[str, str]
     baseline: str | None = FLOOR
     has_goal: bool = True
+    goal: float = GOAL_RATIO
+    python: str | None = None  # the interpreter (default: this one)
 
     def accepts(self, outcome: Any) -> bool:
         """Did the child's request succeed (so we timed a real answer, not an error)?"""
@@ -87,19 +102,116 @@ class ColdRuns:
         return statistics.median(a - b for a, b in zip(ours, theirs, strict=True)) * 1000
 
 
-def scenarios(bundle: Path | None = None) -> list[Scenario]:
-    """The baselines and ours, with the local stage's configuration and an AWS stage's; with
-    ``bundle`` (deployment.zip unpacked), the floor and ours as deployed, too."""
+@dataclass(frozen=True)
+class RuntimePackage:
+    """``deployment.zip`` unpacked as Lambda's task root, and a Python 3.13 virtualenv with
+    only boto3 (what the runtime provides besides the standard library)."""
+
+    task_root: Path
+    python: str
+
+
+def prepare_runtime(scratch: Path) -> RuntimePackage | str:
+    """Build the dev package, unpack it and make the 3.13 virtualenv; or why it cannot."""
+    from deploy import build as package_build
+    from deploy import runtime_python
+
+    runtime, problems = runtime_python.find()
+    if runtime is None:
+        return (
+            f"no working {runtime_python.RUNTIME} (the pinned Lambda runtime)"
+            + (f": {'; '.join(problems)}" if problems else "")
+        )
+    out = scratch / "runtime-build"
+    package_build.build("dev", out)
+    task_root = scratch / "task"
+    with zipfile.ZipFile(out / package_build.PACKAGE) as archive:
+        archive.extractall(task_root)
+    venv = scratch / "runtime-venv"
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    subprocess.run(  # noqa: S603 - the runtime's Python, fixed arguments
+        [runtime, "-m", "venv", str(venv)], env=clean, check=True, capture_output=True
+    )
+    python = venv / "bin" / "python"
+    subprocess.run(  # noqa: S603 - the virtualenv's pip, fixed arguments
+        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", BOTO3],
+        env=clean,
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    return RuntimePackage(task_root, str(python))
+
+
+def runtime_scenarios(package: RuntimePackage) -> list[Scenario]:
+    """What ships, as Lambda runs it: the floor, an authorized GET and the authorizer on an
+    AWS stage (two SSM reads, with the boto3 client the code creates and with a
+    botocore-level one), all under the runtime's Python from the unpacked package."""
     task = fixtures.sample_task()
-    get_event = fixtures.get_task_event(task.id)
     token = fixtures.access_token()
     local = fixtures.local_stage_environ()
-    # What Lambda gets for the dev stage: config.json's variables; secrets come from SSM.
-    aws_stage = {
+    # Lambda's task root is read-only: nothing is written, only the shipped bytecode is used.
+    base = {k: v for k, v in local.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    base["PYTHONDONTWRITEBYTECODE"] = "1"
+    aws = _aws_stage(base)
+    responses = _responses(task, aws)
+    root = {"task_root": str(package.task_root)}
+    authorize = {"event": fixtures.authorizer_event(token), "responses": responses, **root}
+    python = {"python": package.python}
+    return [
+        Scenario(
+            FLOOR_RUNTIME,
+            "package, py3.13 floor: import chalice, boto3, jwt; create the DynamoDB client",
+            "floor",
+            {"region": fixtures.REGION, **root},
+            base,
+            baseline=None,
+            has_goal=False,
+            **python,
+        ),
+        Scenario(
+            "get_task_runtime",
+            "package, py3.13: GET /tasks/{id} (authorized)",
+            "request",
+            {"event": fixtures.get_task_event(task.id), "responses": responses, **root},
+            base,
+            baseline=FLOOR_RUNTIME,
+            goal=PACKAGE_GET_GOAL,
+            **python,
+        ),
+        Scenario(
+            "authorizer_ssm_runtime",
+            "package, py3.13, secrets from SSM: authorizer (boto3 SSM client)",
+            "authorizer",
+            {**authorize, "clients": "boto3"},
+            aws,
+            baseline=FLOOR_RUNTIME,
+            goal=PACKAGE_AUTHORIZER_GOAL,
+            **python,
+        ),
+        Scenario(
+            "authorizer_ssm_runtime_botocore",
+            "package, py3.13, secrets from SSM: authorizer (botocore-level SSM client)",
+            "authorizer",
+            {**authorize, "clients": "botocore"},
+            aws,
+            baseline=FLOOR_RUNTIME,
+            goal=PACKAGE_AUTHORIZER_GOAL,
+            **python,
+        ),
+    ]
+
+
+def _aws_stage(local: dict[str, str]) -> dict[str, str]:
+    """What Lambda gets for the dev stage: config.json's variables; secrets come from SSM."""
+    return {
         **{k: v for k, v in local.items() if not k.startswith("TOKEN_SIGNING_SECRET")},
         **stage_environment("dev"),
     }
-    responses = {
+
+
+def _responses(task: Any, aws_stage: dict[str, str]) -> dict[str, Any]:
+    return {
         "GetItem": {"Item": fixtures.task_item(task)},
         "GetParameter": {
             "Parameter": {
@@ -110,6 +222,17 @@ def scenarios(bundle: Path | None = None) -> list[Scenario]:
             }
         },
     }
+
+
+def scenarios(bundle: Path | None = None) -> list[Scenario]:
+    """The baselines and ours, with the local stage's configuration and an AWS stage's; with
+    ``bundle`` (deployment.zip unpacked), the floor and ours as deployed, too."""
+    task = fixtures.sample_task()
+    get_event = fixtures.get_task_event(task.id)
+    token = fixtures.access_token()
+    local = fixtures.local_stage_environ()
+    aws_stage = _aws_stage(local)
+    responses = _responses(task, aws_stage)
     authorize = {"event": fixtures.authorizer_event(token), "responses": responses}
     get = {"event": get_event, "responses": responses}
     health = {"event": fixtures.health_event(), "responses": {}}
@@ -181,12 +304,12 @@ def run_once(scenario: Scenario) -> tuple[float, dict[str, Any]]:
     """One fresh process; its wall time as seen from here, and what it reported."""
     started = time.perf_counter()
     completed = subprocess.run(  # noqa: S603 - our own interpreter and script, fixed args
-        [sys.executable, str(CHILD), scenario.kind],
+        [scenario.python or sys.executable, str(CHILD), scenario.kind],
         input=json.dumps(scenario.payload),
         capture_output=True,
         text=True,
         env=scenario.environ,
-        cwd=PROJECT_DIR,
+        cwd=scenario.payload.get("task_root", PROJECT_DIR),
         timeout=120,
         check=False,
     )
@@ -204,11 +327,15 @@ def measure(
     bundle: Path | None = None,
     seed: int = 1,
     only: list[Scenario] | None = None,
+    runtime: RuntimePackage | None = None,
 ) -> dict[str, ColdRuns]:
-    """``rounds`` runs of every scenario (``only``'s, else ``scenarios(bundle)``), in a
-    shuffled order per round, after one warm-up round (which fills the OS page cache and
-    the .pyc caches, and is discarded)."""
-    all_scenarios = only if only is not None else scenarios(bundle)
+    """``rounds`` runs of every scenario (``only``'s, else ``runtime``'s package scenarios
+    then ``scenarios(bundle)``), in a shuffled order per round, after one warm-up round
+    (which fills the OS page cache and the .pyc caches, and is discarded)."""
+    if only is not None:
+        all_scenarios = only
+    else:
+        all_scenarios = (runtime_scenarios(runtime) if runtime else []) + scenarios(bundle)
     runs = {scenario.name: ColdRuns(scenario) for scenario in all_scenarios}
     for scenario in all_scenarios:
         run_once(scenario)

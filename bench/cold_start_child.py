@@ -6,8 +6,14 @@ first-request times, CPU time, peak RSS and the outcome, so the parent can check
 request really succeeded.
 
 Storage is stubbed below botocore's serializer: every client the app creates is a real
-boto3 client (so its creation cost counts) whose ``before-call`` hook answers from
-``responses`` instead of the network, as botocore's Stubber does.
+botocore client (made through boto3 or not; its creation cost counts) whose ``before-call``
+hook answers from ``responses`` instead of the network, as botocore's Stubber does.
+
+With ``task_root`` (an unpacked deployment.zip with its 3.13 bytecode, run by the runtime's
+Python in a virtualenv holding only boto3), the task root replaces the project on
+``sys.path``, as in Lambda. ``clients``: ``botocore`` makes the app's ``boto3.client(...)``
+calls create botocore-level clients (``botocore.session`` without importing boto3), the
+what-if of issue 15; ``boto3`` (where the app creates botocore-level clients) the reverse.
 
 With ``bundle`` (an unpacked deployment.zip, run with PYTHONDONTWRITEBYTECODE=1), the
 app and what the zip bundles are imported from it and compiled from source every time,
@@ -30,22 +36,53 @@ sys.modules["cryptography"] = None  # type: ignore[assignment]
 sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def stub_boto3_clients(responses: dict) -> None:
-    """Make every boto3 client answer from ``responses`` (keyed by operation name)."""
-    import boto3
+def stub_clients(responses: dict) -> None:
+    """Make every botocore client (boto3's too) answer from ``responses`` (keyed by
+    operation name)."""
+    import botocore.session
     from botocore.awsrequest import AWSResponse
 
-    real_client = boto3.client
+    real_create = botocore.session.Session.create_client
 
     def answer(model: object, **_: object) -> tuple:
         return AWSResponse(None, 200, {}, None), json.loads(json.dumps(responses[model.name]))
 
-    def client(*args: object, **kwargs: object) -> object:
-        made = real_client(*args, **kwargs)
+    def create_client(self: object, *args: object, **kwargs: object) -> object:
+        made = real_create(self, *args, **kwargs)
         made.meta.events.register("before-call.*.*", answer)
         return made
 
-    boto3.client = client
+    botocore.session.Session.create_client = create_client
+
+
+def choose_clients(which: str) -> None:
+    """Before the app is imported: the app's clients made by ``which`` (see the docstring)."""
+    import types
+
+    if which == "botocore":
+        shim = types.ModuleType("boto3")
+        session: list = []
+
+        def client(service: str, **kwargs: object) -> object:
+            import botocore.session
+
+            if not session:
+                session.append(botocore.session.get_session())
+            return session[0].create_client(service, **kwargs)
+
+        shim.client = client  # type: ignore[attr-defined]
+        sys.modules["boto3"] = shim
+    elif which == "boto3":
+        import chalicelib.storage.client as clients
+
+        if hasattr(clients, "_session"):  # botocore-level: make them through boto3 instead
+
+            def boto3_client(service: str, **kwargs: object) -> object:
+                import boto3
+
+                return boto3.client(service, **kwargs)
+
+            clients._create_client = boto3_client
 
 
 def set_up_observability(which: str, event: dict) -> None:
@@ -115,10 +152,12 @@ def serve(scenario: str, payload: dict) -> tuple[float, float, object]:
     elif scenario in ("request", "authorizer"):
         if observability:
             set_up_observability(observability, payload["observability_event"])
+        if payload.get("clients"):
+            choose_clients(payload["clients"])
         import app
 
         import_s = time.perf_counter() - begin
-        stub_boto3_clients(payload["responses"])  # set-up, not the app's cost
+        stub_clients(payload["responses"])  # set-up, not the app's cost
         request_begin = time.perf_counter()
         handler = app.app if scenario == "request" else app.jwt_authorizer
         outcome = handler(event, None)
@@ -130,7 +169,9 @@ def serve(scenario: str, payload: dict) -> tuple[float, float, object]:
 def main() -> None:
     scenario = sys.argv[1]
     payload = json.loads(sys.stdin.read())
-    if payload.get("bundle"):  # deployment.zip unpacked: app, chalicelib, chalice, jwt from it
+    if payload.get("task_root"):  # what ships, as Lambda runs it: the task root, no project
+        sys.path[0] = payload["task_root"]
+    elif payload.get("bundle"):  # deployment.zip unpacked: app, chalicelib, chalice, jwt from it
         sys.path.insert(0, payload["bundle"])
     import_s, request_s, outcome = serve(scenario, payload)
     usage = resource.getrusage(resource.RUSAGE_SELF)

@@ -14,6 +14,7 @@ from moto import mock_aws
 from chalicelib import runtime
 from chalicelib.auth import passwords
 from chalicelib.config import Settings
+from chalicelib.storage import client as storage_client
 from chalicelib.storage import table_layout
 from devstack.stack import stage_environment
 from tests.conftest import CHEAP_SCRYPT, PROJECT_DIR
@@ -33,12 +34,15 @@ def dev_stage(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[s
         dynamodb = boto3.client("dynamodb")
         table_layout.create_missing_tables(dynamodb, Settings.from_environ(stage_env))
         ssm_calls: list[str] = []
-        boto3.setup_default_session()
-        boto3.DEFAULT_SESSION.events.register(
-            "before-call.ssm", lambda model, **_: ssm_calls.append(model.name)
+        # The app's clients come from its own botocore session (storage/client.py).
+        session = storage_client.botocore_session()
+        session.register(
+            "before-call.ssm",
+            lambda model, **_: ssm_calls.append(model.name),
+            unique_id="count-ssm-calls",
         )
         yield {"env": stage_env, "ssm": boto3.client("ssm"), "ssm_calls": ssm_calls}
-        boto3.DEFAULT_SESSION = None
+        session.unregister("before-call.ssm", unique_id="count-ssm-calls")
 
 
 def _client() -> Client:

@@ -1,16 +1,22 @@
 """How the service talks to DynamoDB (and SSM): one client per container, bounded retries and
 timeouts, and transient failures turned into ``ServiceUnavailable`` (HTTP 503).
 
-The endpoint comes from boto3's standard ``AWS_ENDPOINT_URL_DYNAMODB``, so the local
-stack and AWS run exactly the same code.
+The endpoint comes from the standard ``AWS_ENDPOINT_URL_DYNAMODB`` (botocore reads it), so
+the local stack and AWS run exactly the same code.
+
+Clients are made from one botocore session, not through boto3: importing boto3 (and
+s3transfer) and building its session adds about 30 ms to a cold start that creates a client,
+a tenth of the authorizer's on Python 3.13 (``make bench``, issue 15); the clients are the
+same botocore clients either way.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import (
     ClientError,
@@ -55,25 +61,36 @@ UNANSWERED_CALL_ERRORS = (
 T = TypeVar("T")
 
 
+@functools.cache
+def botocore_session() -> Any:
+    """One botocore session per container (as boto3's default session), shared by every
+    client: its loaded service models and credentials are reused."""
+    return botocore.session.get_session()
+
+
+def _create_client(service: str, **kwargs: Any) -> Any:
+    return botocore_session().create_client(service, **kwargs)
+
+
 def create_ssm_client() -> Any:
     """The secret store's client: the same bounded timeouts and request budget."""
-    return request_budget.install(boto3.client("ssm", config=CLIENT_CONFIG))
+    return request_budget.install(_create_client("ssm", config=CLIENT_CONFIG))
 
 
 def create_lambda_client() -> Any:
     """For handing a large account purge to the ``purge_account`` function."""
-    return request_budget.install(boto3.client("lambda", config=CLIENT_CONFIG))
+    return request_budget.install(_create_client("lambda", config=CLIENT_CONFIG))
 
 
 def create_dynamodb_client() -> Any:
-    return request_budget.install(boto3.client("dynamodb", config=CLIENT_CONFIG))
+    return request_budget.install(_create_client("dynamodb", config=CLIENT_CONFIG))
 
 
 def create_cognito_client() -> Any:
     """The user pool's admin API (cognito mode: the profile and account deletion); the same
-    bounded timeouts and request budget. Its endpoint can be moved with boto3's standard
+    bounded timeouts and request budget. Its endpoint can be moved with the standard
     ``AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER`` (the local stack's moto server)."""
-    return request_budget.install(boto3.client("cognito-idp", config=CLIENT_CONFIG))
+    return request_budget.install(_create_client("cognito-idp", config=CLIENT_CONFIG))
 
 
 def error_code(error: ClientError) -> str:
