@@ -29,16 +29,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
-import subprocess
 import sys
 import tempfile
-import zipfile
 from pathlib import Path
 from typing import Any
 
-from deploy import runtime_python
+from deploy import chalice_package, runtime_python
+from deploy.stage import deployable_stages
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 BUILD_DIR = PROJECT_DIR / "build"
@@ -52,20 +50,17 @@ CORS_ORIGIN_PARAMETER = "method.response.header.Access-Control-Allow-Origin"
 # Chalice's reference to a function's invoke ARN inside the swagger it embeds in Terraform.
 _INVOKE_ARN = re.compile(r"\$\{aws_lambda_function\.([A-Za-z0-9_]+)\.invoke_arn\}")
 _ESCAPED_INVOKE_ARN = re.compile(r"\$\$\{aws_lambda_function\.([A-Za-z0-9_]+)\.invoke_arn\}")
-_COMPILED_SUFFIXES = (".so", ".pyd", ".dylib")
-# chalice needs some region to build its session; nothing region-specific reaches the output.
-_PACKAGING_REGION = "us-east-1"
 
 
 def build(stage: str, output_dir: Path) -> dict[str, Any]:
     """Write ``deployment.zip`` and ``api.json`` for ``stage``; returns the API definition."""
     with tempfile.TemporaryDirectory(prefix="chalice-build-") as scratch:
         chalice_dir = Path(scratch) / "chalice"
-        _chalice_package(stage, chalice_dir)
+        chalice_package.run(stage, chalice_dir, "--pkg-format", "terraform")
         packaged = json.loads((chalice_dir / "chalice.tf.json").read_text())
         _check_functions(packaged)
         definition = api_definition(json.loads(packaged["locals"]["chalice_api_swagger"]))
-        _check_pure_python(chalice_dir / PACKAGE)
+        chalice_package.check_pure_python(chalice_dir / PACKAGE)
         output_dir.mkdir(parents=True, exist_ok=True)
         (output_dir / API_DEFINITION).write_text(json.dumps(definition, indent=2) + "\n")
         runtime_python.package(chalice_dir / PACKAGE, output_dir / PACKAGE)
@@ -75,7 +70,7 @@ def build(stage: str, output_dir: Path) -> dict[str, Any]:
 def api_definition(swagger: dict[str, Any]) -> dict[str, Any]:
     """Chalice's swagger as a ``templatefile()`` template (see the module docstring)."""
     preflights = 0
-    for parameters in _values_under(swagger, "responseParameters"):
+    for parameters in chalice_package.values_under(swagger, "responseParameters"):
         if CORS_ORIGIN_PARAMETER in parameters:
             parameters[CORS_ORIGIN_PARAMETER] = f"'{ORIGIN_PLACEHOLDER}'"
             preflights += 1
@@ -115,57 +110,6 @@ def _check_functions(packaged: dict[str, Any]) -> None:
             f"defines {sorted(MODULE_FUNCTIONS)}. Add (or remove) the function, its role, "
             "policy and log group in infra/terraform/modules/tasks_api, then MODULE_FUNCTIONS."
         )
-
-
-def _check_pure_python(package: Path) -> None:
-    with zipfile.ZipFile(package) as archive:
-        compiled = [name for name in archive.namelist() if name.endswith(_COMPILED_SUFFIXES)]
-    if compiled:
-        raise ValueError(
-            f"{package.name} holds compiled extensions built for this interpreter, which the "
-            f"pinned Lambda runtime and architecture may not load: {compiled[:5]}"
-        )
-
-
-def _chalice_package(stage: str, out_dir: Path) -> None:
-    """``chalice package --pkg-format terraform`` with this interpreter's chalice."""
-    environment = dict(os.environ)
-    environment.setdefault(
-        "AWS_DEFAULT_REGION", environment.get("AWS_REGION") or _PACKAGING_REGION
-    )
-    command = [
-        sys.executable,
-        "-c",
-        "import sys; from chalice.cli import main; sys.argv[0] = 'chalice'; sys.exit(main())",
-        *("package", "--pkg-format", "terraform", "--stage", stage, str(out_dir)),
-    ]
-    result = subprocess.run(  # noqa: S603 - fixed argv, no shell
-        command, cwd=PROJECT_DIR, env=environment, capture_output=True, text=True, check=False
-    )
-    if result.returncode != 0:
-        raise RuntimeError(
-            f"chalice package failed ({result.returncode}):\n{result.stdout}{result.stderr}"
-        )
-
-
-def _values_under(value: Any, key: str) -> list[dict[str, Any]]:
-    """Every dict stored under ``key`` anywhere in a JSON document."""
-    found: list[dict[str, Any]] = []
-    if isinstance(value, dict):
-        for name, item in value.items():
-            if name == key and isinstance(item, dict):
-                found.append(item)
-            found.extend(_values_under(item, key))
-    elif isinstance(value, list):
-        for item in value:
-            found.extend(_values_under(item, key))
-    return found
-
-
-def deployable_stages() -> list[str]:
-    """Stages of ``.chalice/config.json`` that go to AWS: those with an IAM policy file."""
-    stages = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())["stages"]
-    return [name for name, stage in stages.items() if "iam_policy_file" in stage]
 
 
 def main(argv: list[str] | None = None) -> int:

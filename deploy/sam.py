@@ -36,13 +36,10 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,7 +47,7 @@ from typing import Any
 import yaml
 from chalice.utils import to_cfn_resource_name
 
-from deploy import runtime_python
+from deploy import chalice_package, runtime_python
 from deploy.stage import (
     API_HANDLER,
     PROJECT_DIR,
@@ -69,9 +66,6 @@ CODE = "deployment.zip"
 ZIP_FILE_LIMIT = 4096  # CloudFormation's limit on inline Lambda code
 ORIGIN_PARAMETER = "method.response.header.Access-Control-Allow-Origin"
 ALLOWED_ORIGIN = {"Fn::Sub": "'${AllowedOrigin}'"}
-COMPILED_SUFFIXES = (".so", ".pyd", ".dylib")
-# Chalice needs some region to build its session; none of it reaches the template.
-PACKAGING_REGION = "us-east-1"
 
 Template = dict[str, Any]
 Resource = dict[str, Any]
@@ -83,33 +77,15 @@ def package(stage_name: str, output_dir: Path | None = None) -> Path:
     output_dir = (output_dir or BUILD_DIR / stage_name).resolve()
     with tempfile.TemporaryDirectory(prefix="chalice-sam-") as scratch:
         chalice_dir = Path(scratch) / "chalice"
-        run_chalice_package(stage_name, chalice_dir)
+        chalice_package.run(stage_name, chalice_dir, "--merge-template", str(MERGE_TEMPLATE))
         template = yaml.safe_load((chalice_dir / "sam.yaml").read_text())
         complete(template, stage, parameter_values(stage_name))
-        check_pure_python(chalice_dir / CODE)
+        chalice_package.check_pure_python(chalice_dir / CODE)
         clear(output_dir)
         runtime_python.package(chalice_dir / CODE, output_dir / CODE)
     path = output_dir / TEMPLATE
     path.write_text(json.dumps(template, indent=2) + "\n")
     return path
-
-
-def run_chalice_package(stage_name: str, out: Path) -> None:
-    """``chalice package --merge-template infra/sam/template.yaml`` (SAM, YAML output)."""
-    env = dict(os.environ)
-    if not (env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")):
-        env["AWS_DEFAULT_REGION"] = PACKAGING_REGION
-    command = [
-        sys.executable,
-        "-c",
-        "import sys; from chalice.cli import main; sys.argv[0] = 'chalice'; sys.exit(main())",
-        *("package", "--stage", stage_name, "--merge-template", str(MERGE_TEMPLATE), str(out)),
-    ]
-    result = subprocess.run(  # noqa: S603 - fixed argv, no shell
-        command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True, check=False
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"chalice package failed:\n{result.stdout}{result.stderr}")
 
 
 def parameter_values(stage_name: str) -> dict[str, str]:
@@ -169,7 +145,7 @@ def substitute_origin(body: dict[str, Any], stage: Stage) -> None:
     """Replace the origin Chalice baked into each OPTIONS response by ``AllowedOrigin``."""
     packaged = f"'{stage.settings.allowed_origin}'"
     count = 0
-    for parameters in _values_under(body.get("paths", {}), "responseParameters"):
+    for parameters in chalice_package.values_under(body.get("paths", {}), "responseParameters"):
         if ORIGIN_PARAMETER in parameters:
             if parameters[ORIGIN_PARAMETER] != packaged:
                 raise ValueError(f"unexpected CORS origin {parameters[ORIGIN_PARAMETER]!r}")
@@ -318,30 +294,7 @@ def _known(ids: dict[str, str], name: str, grant: Grant) -> str:
     return ids[name]
 
 
-def _values_under(value: Any, key: str) -> list[dict[str, Any]]:
-    """Every dict stored under ``key`` anywhere in a JSON document."""
-    found: list[dict[str, Any]] = []
-    if isinstance(value, dict):
-        for name, item in value.items():
-            if name == key and isinstance(item, dict):
-                found.append(item)
-            found.extend(_values_under(item, key))
-    elif isinstance(value, list):
-        for item in value:
-            found.extend(_values_under(item, key))
-    return found
-
-
 # --- the code and the output directory ------------------------------------------------------
-
-
-def check_pure_python(package_path: Path) -> None:
-    """Refuse compiled extensions: built for this interpreter and machine, they would not
-    load on the template's pinned runtime (python3.13) and architecture (arm64)."""
-    with zipfile.ZipFile(package_path) as archive:
-        compiled = [n for n in archive.namelist() if n.endswith(COMPILED_SUFFIXES)]
-    if compiled:
-        raise ValueError(f"{package_path.name} holds compiled extensions: {compiled[:5]}")
 
 
 def clear(output_dir: Path) -> None:

@@ -37,7 +37,7 @@ from chalicelib.http.gateway_responses import CONTRACT_RESPONSES
 from chalicelib.http.web import cors_config
 from chalicelib.observability import NAMESPACE
 from chalicelib.storage import table_layout
-from deploy import sam
+from deploy import chalice_package, sam
 from deploy.stage import API_HANDLER, Grant, Stage, chalice_config, grants, load_stage
 from tests.gateway_assertions import assert_contract_gateway_responses
 from tests.test_iam_policy import COGNITO_MODE_CALLS
@@ -198,7 +198,7 @@ def test_output_is_a_template_and_the_code_it_points_to(
     assert "app.py" in names
     assert any(name.startswith("chalicelib/") for name in names)
     # Pure Python, with no bytecode but the pinned 3.13's: it runs on 3.13 / arm64.
-    assert not [n for n in names if n.endswith(sam.COMPILED_SUFFIXES)]
+    assert not [n for n in names if n.endswith(chalice_package.COMPILED_SUFFIXES)]
     assert not [
         n
         for n in names
