@@ -63,7 +63,7 @@ needs_checkov = pytest.mark.skipif(
 # Every service the stack calls, on moto (secretsmanager on the canary stand-in): a service
 # left off would send the plan to AWS instead of failing it.
 MOTO_SERVICES = ("apigateway", "cloudwatch", "dynamodb", "iam", "lambda", "logs", "sns", "ssm")
-MOTO_SERVICES += ("sts", "cognitoidp")
+MOTO_SERVICES += ("sts", "cognitoidp", "apigatewayv2")
 REGION, ACCOUNT = "us-east-1", "123456789012"  # moto's
 # 64 letters and digits, like the real secret, and found nowhere else.
 CANARY = "CanarySigningSecretForInfraTests" + "0123456789abcdefghijklmnopqrstuv"
@@ -74,6 +74,14 @@ TABLES = ("users", "tasks", "records", "sessions")
 XRAY_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
 COGNITO_RESOURCES = ("aws_cognito_user_pool.this[0]", "aws_cognito_user_pool_client.this[0]")
 COGNITO_OUTPUTS = ("cognito_user_pool_id", "cognito_client_id", "cognito_issuer")
+# The REST API (api_type = "rest", the default); api_type = "http" replaces these and the
+# execution log group (tests/test_infra_http_api.py).
+REST_API_RESOURCES = (
+    "aws_api_gateway_deployment.this[0]",
+    "aws_api_gateway_method_settings.all[0]",
+    "aws_api_gateway_rest_api.this[0]",
+    "aws_api_gateway_stage.this[0]",
+)
 
 
 def expected_addresses(stage: str) -> set[str]:
@@ -81,10 +89,7 @@ def expected_addresses(stage: str) -> set[str]:
     prod = stage == "prod"
     log_groups = "protected" if prod else "unprotected"
     addresses = {
-        "aws_api_gateway_deployment.this",
-        "aws_api_gateway_method_settings.all",
-        "aws_api_gateway_rest_api.this",
-        "aws_api_gateway_stage.this",
+        *REST_API_RESOURCES,
         "aws_lambda_permission.api_handler",
         "aws_lambda_permission.jwt_authorizer",
         "aws_ssm_parameter.signing_secret",
@@ -584,6 +589,8 @@ def test_the_plan_creates_every_expected_resource_and_nothing_else(plan: Plan) -
     # The builtin mode (the default): no user pool, and its outputs say so.
     for output in COGNITO_OUTPUTS:
         assert plan.plan["output_changes"][output]["after"] is None, output
+    # api_type = "rest" (the default): the REST API only, nothing of the HTTP API option.
+    assert not [change for change in plan.changes.values() if "apigatewayv2" in change["type"]]
 
 
 @pytest.mark.e2e
@@ -798,7 +805,7 @@ def test_the_log_groups_have_retention_and_prod_keeps_them(plan: Plan) -> None:
 
 
 def _api_body(plan: Plan) -> dict[str, Any]:
-    return json.loads(plan.after("aws_api_gateway_rest_api.this")["body"])
+    return json.loads(plan.after("aws_api_gateway_rest_api.this[0]")["body"])
 
 
 def _invoke_arn(stage: str, function: str) -> str:
@@ -812,7 +819,7 @@ def _invoke_arn(stage: str, function: str) -> str:
 @pytest.mark.e2e
 @needs_terraform
 def test_the_api_serves_every_route_through_the_functions(plan: Plan) -> None:
-    rest_api = plan.after("aws_api_gateway_rest_api.this")
+    rest_api = plan.after("aws_api_gateway_rest_api.this[0]")
     assert rest_api["name"] == f"tasks-api-{plan.stage}"
     assert rest_api["endpoint_configuration"][0]["types"] == ["REGIONAL"]
     # Removed routes disappear from the API (the provider's default, set explicitly).
@@ -838,7 +845,7 @@ def test_the_api_serves_every_route_through_the_functions(plan: Plan) -> None:
     authorizer = body["securityDefinitions"]["jwt_authorizer"]["x-amazon-apigateway-authorizer"]
     assert authorizer["authorizerUri"] == _invoke_arn(plan.stage, "jwt_authorizer")
     assert authorizer["authorizerResultTtlInSeconds"] == 300
-    deployment = plan.after("aws_api_gateway_deployment.this")
+    deployment = plan.after("aws_api_gateway_deployment.this[0]")
     assert deployment["triggers"]["redeployment"]  # a new deployment per definition change
     permissions = {
         key: plan.after(f"aws_lambda_permission.{key}") for key in ("api_handler", "jwt_authorizer")
@@ -902,12 +909,12 @@ def test_cors_and_the_gateway_responses_follow_the_app_and_the_contract(plan: Pl
 @needs_terraform
 def test_the_stage_logs_access_throttles_and_traces_on_prod(plan: Plan) -> None:
     stage = load_stage(plan.stage)
-    api_stage = plan.after("aws_api_gateway_stage.this")
+    api_stage = plan.after("aws_api_gateway_stage.this[0]")
     assert api_stage["stage_name"] == stage.api_gateway_stage
     assert api_stage["xray_tracing_enabled"] is stage.xray
     access_log = json.loads(api_stage["access_log_settings"][0]["format"])
     assert {"requestId", "status", "responseLatency", "errorType"} <= set(access_log)
-    settings = plan.after("aws_api_gateway_method_settings.all")
+    settings = plan.after("aws_api_gateway_method_settings.all[0]")
     assert settings["method_path"] == "*/*"
     (values,) = settings["settings"]
     assert (values["throttling_rate_limit"], values["throttling_burst_limit"]) == (50, 100)
@@ -1153,8 +1160,9 @@ def test_the_cognito_mode_outputs_and_environment_name_the_pool_and_client(
 def test_the_cognito_mode_grants_the_api_handler_exactly_its_calls_on_the_pool(
     cognito_plan: Plan,
 ) -> None:
-    """The pinned COGNITO_MODE_CALLS (tests/test_iam_policy.py), on this pool's ARN only;
-    every other statement, and every other role, is the builtin mode's."""
+    """COGNITO_MODE_CALLS (tests/test_iam_policy.py: the dev-cognito stage's grants on its
+    pool), on this pool's ARN only; every other statement, and every other role, is the
+    builtin mode's."""
     pool, _ = _pool_and_client(cognito_plan)
     assert pool["arn"] == f"arn:aws:cognito-idp:{REGION}:{ACCOUNT}:userpool/{pool['id']}"
     assert {function for function, _, _ in COGNITO_MODE_CALLS} == {API_HANDLER}

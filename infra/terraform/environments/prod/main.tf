@@ -27,6 +27,8 @@ module "tasks_api" {
   signing_secret_version = var.signing_secret_version
   tags                   = var.tags
 
+  api_type = var.api_type
+
   identity_provider           = var.identity_provider
   cognito_advanced_security   = var.cognito_advanced_security
   cognito_allow_password_auth = var.cognito_allow_password_auth

@@ -63,3 +63,9 @@ variable "cognito_allow_password_auth" {
   type        = bool
   default     = false
 }
+
+variable "api_type" {
+  description = "rest (the contract's API) or http (an HTTP API: cheaper, but not contract-conforming; docs/http-api.md)."
+  type        = string
+  default     = "rest"
+}

@@ -17,10 +17,16 @@ resource "aws_sns_topic_subscription" "alarm_email" {
 
 locals {
   alarm_actions = [aws_sns_topic.alarms.arn]
-  api_dimensions = {
-    ApiName = aws_api_gateway_rest_api.this.name
-    Stage   = aws_api_gateway_stage.this.stage_name
-  }
+  # API Gateway's own metrics (namespace AWS/ApiGateway): the REST API's by name and stage;
+  # the HTTP API's by id and stage, and it names its error counts 4xx and 5xx.
+  api_dimensions = local.rest_api ? tomap({
+    ApiName = one(aws_api_gateway_rest_api.this[*].name)
+    Stage   = one(aws_api_gateway_stage.this[*].stage_name)
+    }) : tomap({
+    ApiId = one(aws_apigatewayv2_api.this[*].id)
+    Stage = one(aws_apigatewayv2_stage.this[*].name)
+  })
+  api_metric_names = local.rest_api ? { errors_4xx = "4XXError", errors_5xx = "5XXError" } : { errors_4xx = "4xx", errors_5xx = "5xx" }
   # The authorizer's errors have an alarm of their own (authorizer_failures).
   errors_alarmed_functions = { for key, function in local.functions : key => function if key != "jwt_authorizer" }
 }
@@ -49,7 +55,7 @@ resource "aws_cloudwatch_metric_alarm" "api_5xx_rate" {
     id = "errors"
     metric {
       namespace   = "AWS/ApiGateway"
-      metric_name = "5XXError"
+      metric_name = local.api_metric_names.errors_5xx
       dimensions  = local.api_dimensions
       stat        = "Sum"
       period      = var.alarm_period_seconds
@@ -108,7 +114,7 @@ resource "aws_cloudwatch_metric_alarm" "lambda_errors" {
 
 resource "aws_cloudwatch_metric_alarm" "authorizer_failures" {
   alarm_name          = "${local.functions.jwt_authorizer.name}-failures"
-  alarm_description   = "The authorizer raised ${var.authorizer_errors_threshold} or more times in ${var.alarm_period_seconds} s: each was a 503 to a client, usually an unreadable signing secret."
+  alarm_description   = "The authorizer raised ${var.authorizer_errors_threshold} or more times in ${var.alarm_period_seconds} s: each was a ${local.rest_api ? "503" : "500 (HTTP API)"} to a client, usually an unreadable signing secret."
   namespace           = "AWS/Lambda"
   metric_name         = "Errors"
   dimensions          = { FunctionName = aws_lambda_function.this["jwt_authorizer"].function_name }

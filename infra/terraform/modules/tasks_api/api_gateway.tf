@@ -1,9 +1,13 @@
-# The REST API. Its routes come from app.py through `make build`'s api.json (Chalice's
-# Swagger with API Gateway integrations), so a new route needs no change here. This file
-# fills that template's placeholders and adds what the routes do not say: API Gateway's
-# own error answers, the stage with its logs and limits, and the permissions to invoke.
+# The REST API (api_type = "rest", the default). Its routes come from app.py through
+# `make build`'s api.json (Chalice's Swagger with API Gateway integrations), so a new route
+# needs no change here. This file fills that template's placeholders and adds what the
+# routes do not say: API Gateway's own error answers, the stage with its logs and limits,
+# and the permissions to invoke. api_type = "http" replaces the REST resources here with
+# those of http_api.tf; the permissions at the end serve whichever API exists.
 
 locals {
+  rest_api       = var.api_type == "rest"
+  http_api       = var.api_type == "http"
   api_stage_name = "api" # Chalice's api_gateway_stage: the URL ends in /api/...
 
   invoke_arns = {
@@ -45,15 +49,18 @@ locals {
     AUTHORIZER_CONFIGURATION_ERROR = local.authorizer_unavailable
   }
 
+  # api.json with its placeholders filled: ${<function>_invoke_arn} and ${allowed_origin}
+  # (deploy/build.py). The HTTP API reads its routes from it too (http_api.tf).
+  api_template = jsondecode(templatefile(var.api_definition_path, merge(
+    { for key, arn in local.invoke_arns : "${key}_invoke_arn" => arn },
+    { allowed_origin = var.allowed_origin },
+  )))
+
   # The gateway responses go into the definition rather than aws_api_gateway_gateway_response
   # resources: every body change re-imports the whole API (put_rest_api_mode "overwrite", so
   # removed routes disappear), which drops gateway responses that are not in the body.
   api_definition = jsonencode(merge(
-    # Placeholders: ${<function>_invoke_arn} and ${allowed_origin} (deploy/build.py).
-    jsondecode(templatefile(var.api_definition_path, merge(
-      { for key, arn in local.invoke_arns : "${key}_invoke_arn" => arn },
-      { allowed_origin = var.allowed_origin },
-    ))),
+    local.api_template,
     { "x-amazon-apigateway-gateway-responses" = local.gateway_responses },
   ))
 
@@ -77,6 +84,8 @@ locals {
 }
 
 resource "aws_api_gateway_rest_api" "this" {
+  count = local.rest_api ? 1 : 0
+
   name              = local.name_prefix
   body              = local.api_definition
   put_rest_api_mode = "overwrite"
@@ -97,7 +106,9 @@ resource "aws_api_gateway_rest_api" "this" {
 }
 
 resource "aws_api_gateway_deployment" "this" {
-  rest_api_id = aws_api_gateway_rest_api.this.id
+  count = local.rest_api ? 1 : 0
+
+  rest_api_id = aws_api_gateway_rest_api.this[0].id
   description = local.name_prefix
 
   # A new deployment whenever the definition (routes, CORS, gateway responses) changes.
@@ -116,18 +127,18 @@ resource "aws_api_gateway_deployment" "this" {
 resource "aws_cloudwatch_log_group" "api_execution" {
   # checkov:skip=CKV_AWS_158:CloudWatch encrypts log data at rest by default; a CMK adds $1/month per stage and a key policy to run, and no control this API needs
   # checkov:skip=CKV_AWS_338:retention is log_retention_days, chosen per environment (30 days on dev for cost, a year on prod)
-  count = var.protect_logs ? 0 : 1
+  count = local.rest_api && !var.protect_logs ? 1 : 0
 
-  name              = "API-Gateway-Execution-Logs_${aws_api_gateway_rest_api.this.id}/${local.api_stage_name}"
+  name              = "API-Gateway-Execution-Logs_${aws_api_gateway_rest_api.this[0].id}/${local.api_stage_name}"
   retention_in_days = var.log_retention_days
   tags              = var.tags
 }
 
 resource "aws_cloudwatch_log_group" "api_execution_protected" {
   # checkov:skip=CKV_AWS_158:CloudWatch encrypts log data at rest by default; a CMK adds $1/month per stage and a key policy to run, and no control this API needs
-  count = var.protect_logs ? 1 : 0
+  count = local.rest_api && var.protect_logs ? 1 : 0
 
-  name              = "API-Gateway-Execution-Logs_${aws_api_gateway_rest_api.this.id}/${local.api_stage_name}"
+  name              = "API-Gateway-Execution-Logs_${aws_api_gateway_rest_api.this[0].id}/${local.api_stage_name}"
   retention_in_days = var.log_retention_days
   skip_destroy      = true
   tags              = var.tags
@@ -143,8 +154,10 @@ resource "aws_api_gateway_stage" "this" {
   # checkov:skip=CKV2_AWS_29:AWS WAF bills at least $5/month per web ACL even idle; the stage's throttling limits and the authorizer are the protection for this API
   # checkov:skip=CKV_AWS_73:X-Ray is tracing_enabled, on for prod; dev leaves it off for cost
   # checkov:skip=CKV2_AWS_4:logging_level is ERROR; what fails is metrics_enabled: per-method metrics bill as custom metrics (7 per method), and the free stage-level metrics cover the alarms
-  rest_api_id          = aws_api_gateway_rest_api.this.id
-  deployment_id        = aws_api_gateway_deployment.this.id
+  count = local.rest_api ? 1 : 0
+
+  rest_api_id          = aws_api_gateway_rest_api.this[0].id
+  deployment_id        = aws_api_gateway_deployment.this[0].id
   stage_name           = local.api_stage_name
   xray_tracing_enabled = var.tracing_enabled
 
@@ -166,8 +179,10 @@ resource "aws_api_gateway_stage" "this" {
 
 resource "aws_api_gateway_method_settings" "all" {
   # checkov:skip=CKV_AWS_225:responses are per user and authorized, so a cache would be wrong; a cache cluster also bills by the hour
-  rest_api_id = aws_api_gateway_rest_api.this.id
-  stage_name  = aws_api_gateway_stage.this.stage_name
+  count = local.rest_api ? 1 : 0
+
+  rest_api_id = aws_api_gateway_rest_api.this[0].id
+  stage_name  = aws_api_gateway_stage.this[0].stage_name
   method_path = "*/*"
 
   settings {
@@ -182,13 +197,42 @@ resource "aws_api_gateway_method_settings" "all" {
   }
 }
 
+# Before api_type existed these four had no count: their objects in existing state are [0].
+moved {
+  from = aws_api_gateway_rest_api.this
+  to   = aws_api_gateway_rest_api.this[0]
+}
+
+moved {
+  from = aws_api_gateway_deployment.this
+  to   = aws_api_gateway_deployment.this[0]
+}
+
+moved {
+  from = aws_api_gateway_stage.this
+  to   = aws_api_gateway_stage.this[0]
+}
+
+moved {
+  from = aws_api_gateway_method_settings.all
+  to   = aws_api_gateway_method_settings.all[0]
+}
+
+# The permissions to invoke, for whichever API api_type selects (exactly one exists).
+locals {
+  api_execution_arn = one(concat(
+    aws_api_gateway_rest_api.this[*].execution_arn,
+    aws_apigatewayv2_api.this[*].execution_arn,
+  ))
+}
+
 resource "aws_lambda_permission" "api_handler" {
   statement_id  = "AllowApiGatewayInvoke"
   action        = "lambda:InvokeFunction"
   function_name = aws_lambda_function.this["api_handler"].function_name
   principal     = "apigateway.amazonaws.com"
   # Any stage, method and path of this API only.
-  source_arn = "${aws_api_gateway_rest_api.this.execution_arn}/*"
+  source_arn = "${local.api_execution_arn}/*"
 }
 
 resource "aws_lambda_permission" "jwt_authorizer" {
@@ -197,5 +241,5 @@ resource "aws_lambda_permission" "jwt_authorizer" {
   function_name = aws_lambda_function.this["jwt_authorizer"].function_name
   principal     = "apigateway.amazonaws.com"
   # Authorizers of this API only.
-  source_arn = "${aws_api_gateway_rest_api.this.execution_arn}/authorizers/*"
+  source_arn = "${local.api_execution_arn}/authorizers/*"
 }

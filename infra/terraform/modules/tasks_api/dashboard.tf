@@ -14,7 +14,8 @@ locals {
     metric => "SEARCH('{TasksApi,Route,Stage} MetricName=\"${metric}\" Stage=\"${var.stage}\"', '${stat}', ${local.period})"
   }
 
-  api_metric = ["ApiName", aws_api_gateway_rest_api.this.name, "Stage", aws_api_gateway_stage.this.stage_name]
+  # The dimensions of API Gateway's metrics, as in alarms.tf.
+  api_metric = flatten([for name, value in local.api_dimensions : [name, value]])
 
   dashboard_widgets = [
     # --- the app's metrics (TasksApi) ---
@@ -51,8 +52,8 @@ locals {
         title = "API Gateway: requests and errors", region = local.region, view = "timeSeries", stat = "Sum", period = local.period
         metrics = [
           concat(["AWS/ApiGateway", "Count"], local.api_metric),
-          concat(["AWS/ApiGateway", "4XXError"], local.api_metric),
-          concat(["AWS/ApiGateway", "5XXError"], local.api_metric),
+          concat(["AWS/ApiGateway", local.api_metric_names.errors_4xx], local.api_metric),
+          concat(["AWS/ApiGateway", local.api_metric_names.errors_5xx], local.api_metric),
         ]
       }
     },

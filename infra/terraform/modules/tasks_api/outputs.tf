@@ -1,11 +1,19 @@
 output "api_url" {
-  description = "Base URL of the API: the stage's invoke URL (https://<id>.execute-api.<region>.amazonaws.com/api)."
-  value       = aws_api_gateway_stage.this.invoke_url
+  description = "Base URL of the API: the stage's invoke URL (https://<id>.execute-api.<region>.amazonaws.com/api; with api_type = http the default stage's, without /api and without a trailing slash)."
+  value = one(concat(
+    aws_api_gateway_stage.this[*].invoke_url,
+    [for stage in aws_apigatewayv2_stage.this : trimsuffix(stage.invoke_url, "/")],
+  ))
 }
 
 output "rest_api_id" {
-  description = "Id of the REST API."
-  value       = aws_api_gateway_rest_api.this.id
+  description = "Id of the REST API (null with api_type = http)."
+  value       = one(aws_api_gateway_rest_api.this[*].id)
+}
+
+output "http_api_id" {
+  description = "Id of the HTTP API (null with api_type = rest)."
+  value       = one(aws_apigatewayv2_api.this[*].id)
 }
 
 output "table_names" {
@@ -24,10 +32,10 @@ output "function_role_arns" {
 }
 
 output "log_group_names" {
-  description = "Log group names: one per function, the API's access log and its execution log."
+  description = "Log group names: one per function, the API's access log and (REST only) its execution log."
   value = merge(
     { for key, group in local.log_groups : key => group.name },
-    { api_execution = one(concat(aws_cloudwatch_log_group.api_execution, aws_cloudwatch_log_group.api_execution_protected)).name },
+    { for group in concat(aws_cloudwatch_log_group.api_execution, aws_cloudwatch_log_group.api_execution_protected) : "api_execution" => group.name },
   )
 }
 

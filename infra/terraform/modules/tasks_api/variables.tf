@@ -220,6 +220,17 @@ variable "protect_logs" {
 
 # --- API Gateway ------------------------------------------------------------------------------
 
+variable "api_type" {
+  description = "Which API Gateway product fronts the functions: rest (the REST API from api.json; the contract's deployment) or http (an HTTP API with payload format 1.0 and a caching Lambda authorizer: about 71% cheaper per request but NOT contract-conforming, see docs/http-api.md)."
+  type        = string
+  default     = "rest"
+
+  validation {
+    condition     = contains(["rest", "http"], var.api_type)
+    error_message = "api_type: rest or http."
+  }
+}
+
 variable "throttling_rate_limit" {
   description = "Steady-state requests per second the API stage accepts (all methods)."
   type        = number
