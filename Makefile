@@ -114,18 +114,30 @@ $(DEPLOY_INSTALLED): requirements.txt requirements-deploy.txt
 	$(DEPLOY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-deploy.txt
 	@touch $@
 
-## Create STAGE's tables, log groups and signing secret if missing, then chalice deploy (3.13).
-deploy: $(INSTALLED) $(DEPLOY_INSTALLED)
-	$(BIN)/python -m deploy.bootstrap create --stage $(STAGE)
-	$(DEPLOY_VENV)/bin/chalice deploy --stage $(STAGE)
+# A cognito stage (STAGE=dev-cognito) also gets its user pool and app client from the
+# bootstrap, which renders the Chalice project it deploys from (build/STAGE/chalice-project,
+# with the pool's ids and ARN); deploy.chalice_project prints that directory, or the repository
+# for any other stage. COGNITO_ADVANCED_SECURITY=true and COGNITO_ALLOW_PASSWORD_AUTH=true are
+# the Terraform and SAM paths' variables of the same name (cognito stages only).
+COGNITO_OPTIONS := $(if $(filter true,$(COGNITO_ADVANCED_SECURITY)),--cognito-advanced-security) \
+	$(if $(filter true,$(COGNITO_ALLOW_PASSWORD_AUTH)),--cognito-allow-password-auth)
 
-## chalice delete for STAGE; tables and secret are kept unless DELETE_DATA=yes.
+## Create STAGE's tables, log groups, secret or user pool if missing, then chalice deploy (3.13).
+deploy: $(INSTALLED) $(DEPLOY_INSTALLED)
+	$(BIN)/python -m deploy.bootstrap create --stage $(STAGE) $(strip $(COGNITO_OPTIONS))
+	@project=$$($(BIN)/python -m deploy.chalice_project --stage $(STAGE)) && \
+		echo "$(DEPLOY_VENV)/bin/chalice --project-dir $$project deploy --stage $(STAGE)" && \
+		$(DEPLOY_VENV)/bin/chalice --project-dir "$$project" deploy --stage $(STAGE)
+
+# Chalice's record of a deployment is .chalice/deployed/STAGE.json in the repository for
+# every stage (a rendered project links to it), so chalice delete runs from here.
+## chalice delete for STAGE; tables, secret and user pool are kept unless DELETE_DATA=yes.
 destroy: $(INSTALLED)
 	$(BIN)/chalice delete --stage $(STAGE)
 	@if [ "$(DELETE_DATA)" = "yes" ]; then \
 		$(BIN)/python -m deploy.bootstrap delete --stage $(STAGE); \
 	else \
-		echo "Kept STAGE=$(STAGE)'s tables and signing secret; DELETE_DATA=yes deletes them."; \
+		echo "Kept STAGE=$(STAGE)'s tables and signing secret (or user pool); DELETE_DATA=yes deletes them."; \
 	fi
 
 ## Delete the virtualenvs, the caches and build/; the next make run reinstalls.

@@ -1,5 +1,5 @@
 """Create or delete what ``chalice deploy`` does not: a stage's tables, signing secret and
-the log groups of its functions.
+the log groups of its functions, and a cognito stage's user pool and app client.
 
 ``make deploy`` runs ``python -m deploy.bootstrap create --stage STAGE`` before
 ``chalice deploy``; ``make destroy DELETE_DATA=yes`` runs ``delete`` after ``chalice delete``.
@@ -13,7 +13,13 @@ create (idempotent; never changes an item or an existing secret):
     (the "previous" parameter exists only during a rotation; see the README);
   - each function's log group (``/aws/lambda/<function>``) with the retention the SAM and
     Terraform packages give it (30 days, a year on prod); an existing group without a
-    retention gets it, one with a retention keeps it.
+    retention gets it, one with a retention keeps it;
+  - a cognito stage (``IDENTITY_PROVIDER=cognito`` in config.json, e.g. ``dev-cognito``): no
+    signing secret (Cognito signs its tokens), but its user pool and public app client
+    (``deploy.user_pool``: the Terraform and SAM paths' settings; ``--cognito-advanced-security``
+    and ``--cognito-allow-password-auth`` as their variables), and then the Chalice project
+    ``make deploy`` deploys it from, with the pool's ids and ARN filled in
+    (``deploy.chalice_project``: ``build/<stage>/chalice-project``).
 
 Why the log groups are made here. ``chalice deploy`` creates none, and Lambda creates a
 missing group only with the function's own credentials, which would need
@@ -22,12 +28,15 @@ functions exist, every function's role on every deploy path may only write its o
 (``logs:CreateLogStream``, ``logs:PutLogEvents``; see ``deploy/stage.py``). A group deleted
 by hand stays missing, and that function's logs with it, until the next ``make deploy``.
 
-delete: the stage's tables, both secret parameters and the functions' log groups; prod
-needs ``--yes-delete-production-data``. Whatever is already gone is reported, not an error.
+delete: the stage's tables, both secret parameters and the functions' log groups, and a
+cognito stage's user pool (with its client and users) and rendered project; prod needs
+``--yes-delete-production-data``. A table or pool with deletion protection off prod is
+refused before anything is deleted. Whatever is already gone is reported, not an error.
 
 boto3's standard credential chain and region apply, and ``AWS_ENDPOINT_URL_DYNAMODB`` /
-``AWS_ENDPOINT_URL_SSM`` / ``AWS_ENDPOINT_URL_CLOUDWATCH_LOGS`` point it elsewhere (the
-tests use moto's server).
+``AWS_ENDPOINT_URL_SSM`` / ``AWS_ENDPOINT_URL_CLOUDWATCH_LOGS`` /
+``AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER`` point it elsewhere (the tests use moto's
+server).
 """
 
 from __future__ import annotations
@@ -38,6 +47,8 @@ import secrets
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -53,6 +64,7 @@ from botocore.exceptions import (
 
 from chalicelib.auth.signing_secret import MIN_SECRET_BYTES
 from chalicelib.storage import table_layout
+from deploy import chalice_project, user_pool
 from deploy.stage import Stage, deployable_stages, load_stage
 
 CONFIRM_PRODUCTION_FLAG = "--yes-delete-production-data"
@@ -72,8 +84,8 @@ class BootstrapError(Exception):
 
 
 class Aws:
-    """The DynamoDB, SSM and CloudWatch Logs clients of one session, with region and
-    credentials checked."""
+    """The DynamoDB, SSM, CloudWatch Logs and Cognito user pool clients of one session, with
+    region and credentials checked."""
 
     def __init__(self) -> None:
         # AWS_REGION too (botocore alone reads only AWS_DEFAULT_REGION and the profile).
@@ -93,15 +105,17 @@ class Aws:
         self.dynamodb: Any = session.client("dynamodb", config=CLIENT_CONFIG)
         self.ssm: Any = session.client("ssm", config=CLIENT_CONFIG)
         self.logs: Any = session.client("logs", config=CLIENT_CONFIG)
+        self.cognito: Any = session.client("cognito-idp", config=CLIENT_CONFIG)
 
     def where(self) -> str:
         """The region, and the endpoints when they are overridden (so a test run is obvious)."""
         endpoints = {
             client.meta.service_model.service_name: client.meta.endpoint_url
-            for client in (self.dynamodb, self.ssm, self.logs)
+            for client in (self.dynamodb, self.ssm, self.logs, self.cognito)
         }
         default = {
-            f"https://{name}.{self.region}.amazonaws.com" for name in ("dynamodb", "ssm", "logs")
+            f"https://{name}.{self.region}.amazonaws.com"
+            for name in ("dynamodb", "ssm", "logs", "cognito-idp")
         }
         if set(endpoints.values()) <= default:
             return f"region {self.region}"
@@ -112,9 +126,25 @@ class Aws:
 # --- create -------------------------------------------------------------------------------
 
 
-def create(stage: Stage, aws: Aws, say: Say) -> None:
+@dataclass(frozen=True)
+class CognitoOptions:
+    """A cognito stage's choices, the Terraform and SAM paths' variables of the same name."""
+
+    advanced_security: bool = False  # cognito_advanced_security / CognitoAdvancedSecurity
+    allow_password_auth: bool = False  # cognito_allow_password_auth / CognitoAllowPasswordAuth
+
+
+def create(
+    stage: Stage,
+    aws: Aws,
+    say: Say,
+    cognito: CognitoOptions | None = None,
+    project: Path | None = None,
+) -> Stage:
     """Create the stage's missing tables, secret and log groups; bring existing tables and
-    log groups up to standard."""
+    log groups up to standard. A cognito stage also gets its user pool and app client and
+    its rendered Chalice project (into ``project``, by default ``build/<stage>/...``).
+    Returns the stage, completed with its pool for a cognito stage."""
     protect = stage.is_production
     extra: dict[str, Any] = {
         "SSESpecification": SSE_SPECIFICATION,
@@ -136,11 +166,41 @@ def create(stage: Stage, aws: Aws, say: Say) -> None:
             say(f"table {name}: already exists; turned on {', '.join(changes)}")
         else:
             say(f"table {name}: already exists")
-    _ensure_secret(aws.ssm, stage.secret_parameters[0], say, stage.tags)
+    if stage.secret_parameters:  # none in the cognito mode
+        _ensure_secret(aws.ssm, stage.secret_parameters[0], say, stage.tags)
     for function in stage.functions:
         _ensure_log_group(
             aws.logs, stage.log_group(function), stage.log_retention_days, say, stage.tags
         )
+    if not stage.is_cognito:
+        return stage
+    options = cognito or CognitoOptions()
+    try:
+        pool = user_pool.ensure(
+            aws.cognito,
+            stage,
+            say,
+            advanced_security=options.advanced_security,
+            allow_password_auth=options.allow_password_auth,
+        )
+    except user_pool.UserPoolError as error:
+        raise BootstrapError(str(error)) from error
+    say(f"issuer {pool.issuer}, app client {pool.client_id}")
+    stage = stage.with_user_pool(pool)
+    try:
+        rendered = chalice_project.render(stage, project)
+    except ValueError as error:
+        raise BootstrapError(str(error)) from error
+    say(f"chalice project {_shown(rendered)}: rendered with the pool's settings and grant")
+    return stage
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the repository when inside it (as make prints it)."""
+    try:
+        return str(path.resolve().relative_to(chalice_project.PROJECT_DIR))
+    except ValueError:
+        return str(path)
 
 
 def _describe_settings(stage: Stage, name: str, protect: bool) -> str:
@@ -305,9 +365,11 @@ def _ensure_log_group(
 # --- delete -------------------------------------------------------------------------------
 
 
-def delete(stage: Stage, aws: Aws, say: Say, *, confirmed: bool) -> None:
-    """Delete the stage's tables, secret parameters and log groups; checks every table
-    before deleting anything."""
+def delete(
+    stage: Stage, aws: Aws, say: Say, *, confirmed: bool, project: Path | None = None
+) -> None:
+    """Delete the stage's tables, secret parameters and log groups (and a cognito stage's
+    pool and rendered project); checks every table and the pool before deleting anything."""
     _require_confirmation(stage, confirmed)
     tables = {d["TableName"]: _describe(aws.dynamodb, d["TableName"]) for d in stage.tables}
     if not stage.is_production:
@@ -317,6 +379,14 @@ def delete(stage: Stage, aws: Aws, say: Say, *, confirmed: bool) -> None:
                 f"deletion protection is on for {', '.join(protected)} (this tool only sets it "
                 "on prod, so someone chose it); turn it off yourself to delete; nothing deleted"
             )
+    if stage.is_cognito:
+        try:
+            pool = user_pool.find(aws.cognito, stage)
+        except user_pool.UserPoolError as error:
+            raise BootstrapError(str(error)) from error
+        reason = user_pool.refusal(stage, pool) if pool is not None else None
+        if reason is not None:
+            raise BootstrapError(reason)
     for name, table in tables.items():
         if table is None:
             say(f"table {name}: already gone")
@@ -354,6 +424,10 @@ def delete(stage: Stage, aws: Aws, say: Say, *, confirmed: bool) -> None:
             say(f"log group {group}: already gone")
         else:
             say(f"log group {group}: deleted")
+    if stage.is_cognito:
+        user_pool.delete(aws.cognito, stage, say)
+        if chalice_project.remove(stage.name, project):
+            say(f"chalice project of {stage.name}: removed (Chalice's deployment record kept)")
 
 
 def _require_confirmation(stage: Stage, confirmed: bool) -> None:
@@ -413,7 +487,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m deploy.bootstrap",
         description="Create or delete a stage's DynamoDB tables, SSM signing secret and the "
-        "functions' CloudWatch log groups.",
+        "functions' CloudWatch log groups (and a cognito stage's Cognito user pool, app client "
+        "and rendered Chalice project).",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     create_parser = commands.add_parser(
@@ -425,6 +500,25 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     for sub in (create_parser, delete_parser):
         sub.add_argument("--stage", required=True, choices=deployable_stages())
+        sub.add_argument(
+            "--chalice-project",
+            type=Path,
+            metavar="DIR",
+            help="cognito stage: where its Chalice project is rendered (default: "
+            "build/<stage>/chalice-project, where make deploy looks)",
+        )
+    create_parser.add_argument(
+        "--cognito-advanced-security",
+        action="store_true",
+        help="cognito stage: advanced security ENFORCED on the user pool (the Plus feature "
+        "plan, billed per user); without it, OFF (an existing pool is set back)",
+    )
+    create_parser.add_argument(
+        "--cognito-allow-password-auth",
+        action="store_true",
+        help="cognito stage: also allow USER_PASSWORD_AUTH on the app client, so the AWS CLI "
+        "can sign in (test stages)",
+    )
     delete_parser.add_argument(
         CONFIRM_PRODUCTION_FLAG,
         dest="confirmed",
@@ -445,12 +539,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         stage = load_stage(args.stage)
         if args.command == "delete":
             _require_confirmation(stage, args.confirmed)
+        cognito = None
+        if args.command == "create":
+            cognito = CognitoOptions(
+                args.cognito_advanced_security, args.cognito_allow_password_auth
+            )
+            if cognito != CognitoOptions() and not stage.is_cognito:
+                raise BootstrapError(
+                    f"--cognito-* options are for a cognito stage; {stage.name} is not one"
+                )
         aws = Aws()
         say(f"{args.command} stage {stage.name} in {aws.where()}")
         if args.command == "create":
-            create(stage, aws, say)
+            create(stage, aws, say, cognito, args.chalice_project)
         else:
-            delete(stage, aws, say, confirmed=args.confirmed)
+            delete(stage, aws, say, confirmed=args.confirmed, project=args.chalice_project)
     except BootstrapError as error:
         return _fail(str(error))
     except ClientError as error:

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from deploy import chalice_package, runtime_python
-from deploy.stage import deployable_stages
+from deploy.stage import packaged_stages
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 BUILD_DIR = PROJECT_DIR / "build"
@@ -114,7 +114,7 @@ def _check_functions(packaged: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--stage", required=True, choices=deployable_stages())
+    parser.add_argument("--stage", required=True, choices=packaged_stages())
     parser.add_argument("--output", type=Path, help="directory to write (default: build/<stage>)")
     args = parser.parse_args(argv)
     output_dir = args.output or BUILD_DIR / args.stage

@@ -53,9 +53,9 @@ from deploy.stage import (
     PROJECT_DIR,
     Grant,
     Stage,
-    deployable_stages,
     grants,
     load_stage,
+    packaged_stages,
 )
 
 BUILD_DIR = PROJECT_DIR / "build" / "sam"
@@ -320,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m deploy.sam", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--stage", required=True, choices=deployable_stages())
+    parser.add_argument("--stage", required=True, choices=packaged_stages())
     parser.add_argument(
         "--output-dir", type=Path, help="where to write (default: build/sam/<stage>/)"
     )

@@ -17,16 +17,24 @@ Terraform packages create every function's group with a retention, and for ``mak
 (``chalice deploy``, which creates no log group) ``deploy.bootstrap`` creates them, with the
 same retention, before the functions exist. No role holds ``logs:CreateLogGroup``, so no
 function can leave behind a group that never expires.
+
+A stage in the ``cognito`` mode (``IDENTITY_PROVIDER=cognito``, e.g. ``dev-cognito``) is
+``make deploy``'s alone: Terraform and SAM take the mode as a variable of their dev and prod
+stacks instead (``packaged_stages``). Its user pool's ids exist only once
+``deploy.bootstrap`` has created the pool, so config.json leaves out ``OIDC_ISSUER``,
+``OIDC_AUDIENCE`` and ``COGNITO_USER_POOL_ID`` and the API handler's policy file names the pool
+by ``USER_POOL_ARN_PLACEHOLDER``; ``Stage.with_user_pool`` fills both in, and
+``deploy.chalice_project`` renders the Chalice project ``chalice deploy`` runs from.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from chalicelib.config import Settings
+from chalicelib.config import COGNITO, Settings, identity_provider
 from chalicelib.storage import table_layout
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -37,6 +45,46 @@ API_HANDLER = "api_handler"
 # CloudWatch Logs retention of the functions' (and the API's) log groups, in days.
 PRODUCTION_LOG_RETENTION_DAYS = 365
 LOG_RETENTION_DAYS = 30
+# How a cognito stage's policy file names its user pool, whose id config.json cannot know:
+# Stage.with_user_pool replaces it with the pool's ARN. Deployed as is, it names no pool.
+USER_POOL_ARN_PLACEHOLDER = "arn:aws:cognito-idp:*:*:userpool/${UserPoolId}"
+# The settings the app reads in the cognito mode that only the created pool can give.
+USER_POOL_VARIABLES = ("OIDC_ISSUER", "OIDC_AUDIENCE", "COGNITO_USER_POOL_ID")
+
+
+@dataclass(frozen=True)
+class UserPool:
+    """A cognito stage's Amazon Cognito user pool and its public app client."""
+
+    pool_id: str  # <region>_<id>
+    client_id: str
+    arn: str
+
+    @property
+    def region(self) -> str:
+        return self.pool_id.split("_", 1)[0]
+
+    @property
+    def issuer(self) -> str:
+        """The ``iss`` of the pool's tokens (what Terraform and SAM output as the issuer)."""
+        return f"https://cognito-idp.{self.region}.amazonaws.com/{self.pool_id}"
+
+    def environment(self) -> dict[str, str]:
+        """The functions' settings for this pool (``chalicelib/config.py``)."""
+        return {
+            "OIDC_ISSUER": self.issuer,
+            "OIDC_AUDIENCE": self.client_id,
+            "COGNITO_USER_POOL_ID": self.pool_id,
+        }
+
+
+# Stands in for a cognito stage's pool until deploy.bootstrap knows it (Stage.settings): a
+# well-formed id that no pool has, so Settings can be built to name the stage's tables.
+PENDING_USER_POOL = UserPool(
+    pool_id="us-east-1_NotCreatedYet",
+    client_id="not-created-yet",
+    arn="arn:aws:cognito-idp:us-east-1:000000000000:userpool/us-east-1_NotCreatedYet",
+)
 
 
 @dataclass(frozen=True)
@@ -52,10 +100,40 @@ class Stage:
     # config.json's "tags" (Chalice puts them on the functions) plus the stage's name: the
     # bootstrap puts them on the tables, secret and log groups it creates.
     tags: dict[str, str] = field(default_factory=dict)
+    # A cognito stage's pool, once deploy.bootstrap has found or created it.
+    user_pool: UserPool | None = None
+
+    @property
+    def is_cognito(self) -> bool:
+        """Whether the stage runs in the cognito mode (its tokens come from a user pool)."""
+        return identity_provider(self.environment) == COGNITO
 
     @property
     def settings(self) -> Settings:
-        return Settings.from_environ(self.environment)
+        """The app's settings on this stage.
+
+        A cognito stage whose pool is not known yet (``load_stage``: config.json cannot hold
+        the pool's ids) gets ``PENDING_USER_POOL``'s, which name no real pool: the deploy
+        paths read only the names of the stage's own tables and parameters from them."""
+        if not self.is_cognito or set(USER_POOL_VARIABLES) <= set(self.environment):
+            return Settings.from_environ(self.environment)
+        return Settings.from_environ({**self.environment, **PENDING_USER_POOL.environment()})
+
+    def with_user_pool(self, pool: UserPool) -> Stage:
+        """This cognito stage completed with its pool: the functions' environment gains the
+        pool's settings, and the API handler's policy names the pool's ARN, not the
+        placeholder (what ``chalice deploy`` must get)."""
+        if not self.is_cognito:
+            raise ValueError(f"stage {self.name} is not in the cognito mode: it has no user pool")
+        rendered = json.loads(
+            json.dumps(self.policies).replace(USER_POOL_ARN_PLACEHOLDER, pool.arn)
+        )
+        return replace(
+            self,
+            environment={**self.environment, **pool.environment()},
+            policies=rendered,
+            user_pool=pool,
+        )
 
     @property
     def functions(self) -> list[str]:
@@ -107,6 +185,13 @@ def deployable_stages() -> list[str]:
     """Stages that can go to AWS: those with an IAM policy file (not ``local``)."""
     stages = chalice_config()["stages"]
     return [name for name, stage in stages.items() if "iam_policy_file" in stage]
+
+
+def packaged_stages() -> list[str]:
+    """Deployable stages the Terraform and SAM packages build (``make build``,
+    ``make package-sam``): not the cognito ones, which are ``make deploy``'s; those paths
+    choose the mode with their own variable (``identity_provider``, ``IdentityProvider``)."""
+    return [name for name in deployable_stages() if not load_stage(name).is_cognito]
 
 
 def load_stage(name: str) -> Stage:
@@ -176,6 +261,7 @@ class Grant:
     log_groups: list[str]
     unscoped: bool
     functions: list[str] = field(default_factory=list)  # deployed Lambda function names
+    user_pool: bool = False  # names the stage's Cognito user pool
 
     @property
     def log_streams(self) -> bool:
@@ -195,10 +281,21 @@ def grants(stage: Stage, function: str) -> list[Grant]:
         parameters: list[str] = []
         log_groups: list[str] = []
         functions: list[str] = []
-        unscoped = False
+        unscoped = user_pool = False
         for arn in _as_list(statement["Resource"]):
             if arn == "*":
                 unscoped = True
+            elif arn.startswith("arn:aws:cognito-idp:"):
+                pools = {
+                    USER_POOL_ARN_PLACEHOLDER,
+                    *([stage.user_pool.arn] if stage.user_pool else []),
+                }
+                if not stage.is_cognito or arn not in pools:
+                    raise ValueError(
+                        f"unexpected user pool ARN {arn}: a cognito stage names its own pool, as "
+                        f"{USER_POOL_ARN_PLACEHOLDER}"
+                    )
+                user_pool = True
             elif arn.startswith("arn:aws:dynamodb:*:*:table/"):
                 path = arn.removeprefix("arn:aws:dynamodb:*:*:table/").split("/")
                 if len(path) == 1:
@@ -230,6 +327,7 @@ def grants(stage: Stage, function: str) -> list[Grant]:
                 log_groups=log_groups,
                 unscoped=unscoped,
                 functions=functions,
+                user_pool=user_pool,
             )
         )
     return result

@@ -899,8 +899,8 @@ def test_the_user_pool_and_its_public_client(
 def test_the_cognito_mode_grants_the_api_handler_exactly_its_calls_on_the_pool(
     stage: str, templates: dict[str, dict[str, Any]]
 ) -> None:
-    """The pinned COGNITO_MODE_CALLS (tests/test_iam_policy.py), on this stack's pool only,
-    through a policy of its own on the API handler's role."""
+    """COGNITO_MODE_CALLS (tests/test_iam_policy.py: the dev-cognito stage's grants on its
+    pool), on this stack's pool only, through a policy of its own on the API handler's role."""
     resources = templates[stage]["Resources"]
     assert {function for function, _, _ in COGNITO_MODE_CALLS} == {API_HANDLER}
     (role_id,) = [r for _, (name, r, _) in APP_FUNCTIONS.items() if name == API_HANDLER]

@@ -5,15 +5,21 @@ and ``purge_account`` each get the policy file config.json names for them. The
 application's side comes from ``tests/aws_operations.py``, which records every AWS call the
 app makes during the session and the function that makes it on AWS; the exactness test runs
 after every other test and compares, per function, that recording by resource role with
-each stage's policy file for the function. Permissions the platform uses on the function's
-behalf (CloudWatch Logs, X-Ray) are checked on their own, as is the shape of the policy
-files and of ``.chalice/config.json``.
+each stage's policy file for the function, under the stage's identity provider: the
+builtin stages' files with what the suite did in the builtin mode, the cognito stage's
+(``dev-cognito``) with what it did in the cognito mode. Permissions the platform uses on the
+function's behalf (CloudWatch Logs, X-Ray) are checked on their own, as is the shape of the
+policy files and of ``.chalice/config.json``.
 """
 
 from __future__ import annotations
 
 import ast
+import base64
+import functools
+import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +30,17 @@ from chalice.test import Client
 from moto import mock_aws
 
 from chalicelib import runtime
-from chalicelib.auth import passwords
+from chalicelib.auth import oidc, passwords
 from chalicelib.config import BUILTIN, COGNITO, Settings
 from chalicelib.services import account_purge
 from chalicelib.storage import table_layout
+from deploy import user_pool
 from deploy.stage import (
     API_HANDLER,
     APP_NAME,
     CHALICE_DIR,
+    USER_POOL_ARN_PLACEHOLDER,
+    USER_POOL_VARIABLES,
     Grant,
     Stage,
     chalice_config,
@@ -62,6 +71,8 @@ from tests.aws_operations import (
 )
 from tests.conftest import CHEAP_SCRYPT, PROJECT_DIR
 from tests.support import PASSWORD, Api, chalice_transport
+from tests.test_cognito_api import MOTO_PUBLIC_JWKS
+from tests.test_cognito_api import PASSWORD as COGNITO_PASSWORD
 
 STAGES = deployable_stages()
 # Every (stage, function) pair, by Chalice function name.
@@ -76,6 +87,28 @@ TASKS_INDEX = f"{TASKS_TABLE} index {table_layout.STATUS_INDEX}"
 PURGE_FUNCTION = f"{PURGE_ACCOUNT} function"
 CURRENT = "current-dev-secret-that-is-long-enough-0123456789"
 PREVIOUS = "previous-dev-secret-that-is-long-enough-987654321"
+# The deployable stage in the cognito mode (make deploy's; deploy/stage.py).
+(COGNITO_STAGE,) = [name for name in STAGES if load_deployable_stage(name).is_cognito]
+
+
+def user_pool_calls(stage: Stage) -> set[tuple[str, str, str]]:
+    """(function, action, ``USER_POOL``) for every action ``stage``'s policy files grant on
+    its Cognito user pool."""
+    return {
+        (function, action, USER_POOL)
+        for function in stage.functions
+        for grant in grants(stage, function)
+        if grant.user_pool
+        for action in grant.actions
+    }
+
+
+# What the cognito mode needs beyond the builtin mode's grants: the cognito stage's grants on
+# its user pool, which its policy files state and the exactness test holds to the recording.
+# The Terraform and SAM packages add exactly these, on the pool they create, to the builtin
+# policy files' grants when their identity provider is cognito (tests/test_infra_terraform.py,
+# tests/test_deploy_sam.py).
+COGNITO_MODE_CALLS = user_pool_calls(load_deployable_stage(COGNITO_STAGE))
 
 
 def granted_pairs(stage: Stage, function: str) -> set[tuple[str, str]]:
@@ -89,6 +122,8 @@ def granted_pairs(stage: Stage, function: str) -> set[tuple[str, str]]:
         resources += [function_resource(name) for name in grant.functions]
         resources += [f"log-group:{group}" for group in grant.log_groups]
         resources += ["*"] if grant.unscoped else []
+        # The placeholder names the stage's own pool (deploy.stage.USER_POOL_ARN_PLACEHOLDER).
+        resources += [f"userpool/{stage.settings.cognito_user_pool_id}"] if grant.user_pool else []
         roles = {resource_role(stage.settings, resource) for resource in resources}
         pairs |= {(action, role) for action in grant.actions for role in roles}
     return pairs
@@ -115,17 +150,23 @@ def _listing(pairs: set[tuple[str, str]]) -> str:
 # --- the recording against the policies ----------------------------------------------------
 
 
-# What a stage with IDENTITY_PROVIDER=cognito must grant beyond a builtin stage: no
-# deployable stage uses that mode yet, so these calls are pinned here instead of against a
-# policy file, and a new Cognito call fails this test until the grants are decided.
-COGNITO_MODE_CALLS = {
-    (API_HANDLER, "cognito-idp:AdminGetUser", USER_POOL),
-    (API_HANDLER, "cognito-idp:AdminDeleteUser", USER_POOL),
-}
+def test_the_cognito_mode_grants_the_api_handler_its_user_pool_calls_only() -> None:
+    """What the Terraform and SAM packages add in the cognito mode (to the API handler's role
+    alone, as their tests check), and what no builtin stage may grant."""
+    assert COGNITO_MODE_CALLS
+    assert {function for function, _, _ in COGNITO_MODE_CALLS} == {API_HANDLER}
+    for name in STAGES:
+        if name != COGNITO_STAGE:
+            assert user_pool_calls(load_deployable_stage(name)) == set(), name
 
 
 @pytest.mark.after_whole_suite
-def test_the_cognito_mode_calls_are_known(request: pytest.FixtureRequest) -> None:
+def test_the_cognito_mode_needs_the_builtin_grants_and_the_user_pool_calls(
+    request: pytest.FixtureRequest,
+) -> None:
+    """The Terraform and SAM packages grant a cognito-mode stack the builtin policy files
+    plus COGNITO_MODE_CALLS: enough, as the cognito mode calls nothing else beyond the
+    builtin mode's calls."""
     incomplete = RECORDER.incompleteness(request.session)
     if incomplete:
         pytest.skip(f"needs the whole suite's recording, but {incomplete}")
@@ -157,8 +198,8 @@ def test_each_functions_policy_grants_exactly_the_operations_the_suite_performed
     stage = load_deployable_stage(stage_name)
     # A call attributed to a function the stage does not deploy would be checked nowhere.
     assert RECORDER.functions() <= set(stage.functions)
-    # The calls made under this stage's identity provider (a cognito-mode stage is not
-    # deployable yet: its calls are checked by test_the_cognito_mode_calls_are_known).
+    # The calls made under this stage's identity provider: the cognito stage's files are
+    # held to what the cognito mode did, the builtin stages' to what the builtin mode did.
     recorded = RECORDER.pairs(function, stage.settings.identity_provider)
     granted = {pair for pair in granted_pairs(stage, function) if not _is_platform(pair)}
     missing = "".join(
@@ -420,6 +461,110 @@ def test_the_local_background_purge_is_the_purge_functions_work(
     assert ("dynamodb:DeleteItem", USERS_TABLE) in recorded[API_HANDLER]
 
 
+@dataclass
+class CognitoStageApi:
+    """The cognito stage over in-process moto, as make deploy stands it up: its user pool and
+    client made by ``deploy.user_pool`` and its environment completed with them."""
+
+    client: Client
+    idp: Any
+    stage: Stage
+
+    def sign_in(self, username: str) -> dict[str, str]:
+        """Sign ``username`` up, confirm it (as an admin) and sign in: Authorization headers."""
+        assert self.stage.user_pool is not None
+        pool, client_id = self.stage.user_pool.pool_id, self.stage.user_pool.client_id
+        self.idp.sign_up(ClientId=client_id, Username=username, Password=COGNITO_PASSWORD)
+        self.idp.admin_confirm_sign_up(UserPoolId=pool, Username=username)
+        result = self.idp.initiate_auth(
+            ClientId=client_id,
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": username, "PASSWORD": COGNITO_PASSWORD},
+        )["AuthenticationResult"]
+        return {"Authorization": f"Bearer {result['AccessToken']}"}
+
+    def request(self, method: str, path: str, headers: dict[str, str], body: Any = None) -> Any:
+        raw = json.dumps(body).encode() if body is not None else b""
+        headers = {**headers, "Content-Type": "application/json"} if body is not None else headers
+        return self.client.http.request(method, path, headers=headers, body=raw)
+
+
+@pytest.fixture
+def cognito_stage_api(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[CognitoStageApi]:
+    """The cognito stage as config.json defines it, plus its pool's settings. moto signs the
+    tokens with its fixed key, whose public JWKS is served to the verifier in place of the
+    pool's https URL (in-process moto intercepts boto3 only)."""
+    monkeypatch.delenv("TOKEN_SIGNING_SECRET")
+    monkeypatch.delenv("STAGE")
+    monkeypatch.setattr(
+        oidc, "JwksCache", functools.partial(oidc.JwksCache, fetch=lambda *_: MOTO_PUBLIC_JWKS)
+    )
+    with mock_aws():
+        idp = boto3.client("cognito-idp")
+        stage = load_deployable_stage(COGNITO_STAGE)
+        pool = user_pool.ensure(idp, stage, lambda _: None, allow_password_auth=True)
+        stage = stage.with_user_pool(pool)
+        table_layout.create_missing_tables(boto3.client("dynamodb"), stage.settings)
+        for name, value in pool.environment().items():
+            monkeypatch.setenv(name, value)  # what the rendered project's config.json adds
+        from app import app
+
+        with Client(app, stage_name=COGNITO_STAGE, project_dir=str(PROJECT_DIR)) as client:
+            yield CognitoStageApi(client, idp, stage)
+        runtime.reset()
+
+
+def test_the_cognito_stage_lists_by_status_and_hands_a_large_purge_on(
+    cognito_stage_api: CognitoStageApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cognito stage's calls beyond test_cognito_api.py's: the status index, the Cognito
+    user, and ``lambda:InvokeFunction`` on the stage's purge function by the API handler and
+    by ``purge_account`` for its next slice (Lambda stubbed, as for the dev stage)."""
+    from app import purge_account
+
+    api = cognito_stage_api
+    monkeypatch.setattr(account_purge, "IN_REQUEST_SECONDS", 0.0)
+    auth = api.sign_in("alice")
+    start = RECORDER.mark()
+    assert api.request("POST", "/tasks", auth, {"title": "t"}).status_code == 201
+    assert api.request("GET", "/tasks?status=todo", auth).status_code == 200
+    assert api.request("GET", "/users/me", auth).status_code == 200
+    function_name = api.stage.environment["PURGE_FUNCTION_NAME"]
+    expected = {"FunctionName": function_name, "InvocationType": "Event", "Payload": ANY}
+    lambda_client = runtime.lambda_client()
+    with Stubber(lambda_client) as stubber:
+        stubber.add_response("invoke", {"StatusCode": 202}, expected)
+        deleted = api.request("DELETE", "/users/me", auth)
+        assert deleted.status_code == 204, deleted.body
+        stubber.assert_no_pending_responses()
+
+        for name, value in api.stage.environment.items():
+            monkeypatch.setenv(name, value)  # as the purge function's own environment
+        stubber.add_response("invoke", {"StatusCode": 202}, expected)
+        sub = _subject(auth)
+        assert purge_account({"user_id": sub}, _NearTimeout()) == {"user_id": sub, "done": False}
+        stubber.assert_no_pending_responses()
+    observed = [o for o in RECORDER.since(start) if o.application]
+    assert {o.identity_provider for o in observed} == {COGNITO}
+    recorded = _recorded_by_function(start)
+    invoke = ("lambda:InvokeFunction", PURGE_FUNCTION)
+    assert {
+        ("dynamodb:Query", TASKS_INDEX),
+        ("cognito-idp:AdminGetUser", USER_POOL),
+        ("cognito-idp:AdminDeleteUser", USER_POOL),
+        invoke,
+    } <= recorded[API_HANDLER]
+    assert recorded[PURGE_ACCOUNT] == {invoke}
+    assert JWT_AUTHORIZER not in recorded  # the keys come from the JWKS, over plain HTTPS
+
+
+def _subject(auth: dict[str, str]) -> str:
+    """The ``sub`` of the access token in ``auth``."""
+    token = auth["Authorization"].removeprefix("Bearer ")
+    payload = token.split(".")[1]
+    return str(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["sub"])
+
+
 # --- what the platform does on the function's behalf ----------------------------------------
 
 
@@ -482,10 +627,19 @@ def test_every_statement_allows_named_actions_on_this_stages_resources(
         assert set(grant.parameters) <= parameters, f"{grant.sid}: not this stage's parameters"
         # A function may invoke the purge function only (the API handler and itself).
         assert set(grant.functions) <= {stage.function_name(PURGE_ACCOUNT)}, grant.sid
+        # Only a cognito stage names a user pool: its own, by the placeholder.
+        assert not grant.user_pool or stage.is_cognito, grant.sid
+    for statement in stage.policies[function]["Statement"]:
+        pools = [arn for arn in _as_list(statement["Resource"]) if ":cognito-idp:" in arn]
+        assert pools in ([], [USER_POOL_ARN_PLACEHOLDER]), statement
     foreign = set()
     for other in ["local", *STAGES]:
         if other != stage_name:
-            theirs = Settings.from_environ({**stage_environment(other), "STAGE": other})
+            theirs = (
+                load_deployable_stage(other).settings
+                if other in STAGES
+                else Settings.from_environ({**stage_environment(other), "STAGE": other})
+            )
             foreign |= _tables(theirs)
             foreign |= {theirs.signing_secret_parameter, theirs.previous_signing_secret_parameter}
             prefix = f"{APP_NAME}-{other}"
@@ -514,7 +668,30 @@ def test_config_gives_every_function_a_policy_file_of_its_own() -> None:
         files = [stage["iam_policy_file"], *(f["iam_policy_file"] for f in functions.values())]
         assert all((CHALICE_DIR / file).is_file() for file in files)
         assert len(set(files)) == len(files)
-    assert set(STAGES) == {"dev", "prod"}
+    assert set(STAGES) == {"dev", "prod", COGNITO_STAGE}
+
+
+def test_the_cognito_stage_is_dev_in_the_cognito_mode() -> None:
+    """Its own names, no signing secret (Cognito signs the tokens), and none of the pool's
+    settings: deploy.bootstrap adds those once the pool exists (deploy/chalice_project.py)."""
+    dev = stage_environment("dev")
+    cognito = stage_environment(COGNITO_STAGE)
+    assert not set(USER_POOL_VARIABLES) & set(cognito)
+    expected = {
+        name: value.replace("tasks-api-dev-", f"tasks-api-{COGNITO_STAGE}-")
+        for name, value in dev.items()
+        if not name.startswith("TOKEN_SIGNING_SECRET")
+    }
+    expected |= {"STAGE": COGNITO_STAGE, "IDENTITY_PROVIDER": COGNITO}
+    assert cognito == expected
+    # Its functions and policy files as dev's, named for it (other settings may differ).
+    config = chalice_config()["stages"]
+    shared = ("api_gateway_stage", "iam_policy_file", "lambda_functions", "xray")
+    renamed = json.dumps({k: config["dev"][k] for k in shared}).replace(
+        "policy-dev", f"policy-{COGNITO_STAGE}"
+    )
+    assert {k: config[COGNITO_STAGE][k] for k in shared} == json.loads(renamed)
+    assert load_deployable_stage(COGNITO_STAGE).secret_parameters == []
 
 
 def _tables(settings: Settings) -> set[str]:
