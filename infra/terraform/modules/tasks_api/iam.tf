@@ -25,7 +25,8 @@ locals {
 
   # identity_provider = "cognito": GET /users/me reads the caller's Cognito user and
   # DELETE /users/me deletes it (chalicelib/services/identity.py), on this stage's pool only.
-  # tests/test_iam_policy.py pins these calls (COGNITO_MODE_CALLS).
+  # The same calls as the dev-cognito stage's policy file grants (COGNITO_MODE_CALLS in
+  # tests/test_iam_policy.py, checked against the calls the suite records in that mode).
   cognito_accounts = {
     Sid      = "CognitoUserPool"
     Effect   = "Allow"
