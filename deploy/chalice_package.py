@@ -22,9 +22,7 @@ def run(stage: str, out_dir: Path, *options: str) -> None:
 
     ``AWS_REGION`` stands in for ``AWS_DEFAULT_REGION`` (botocore reads only the latter)."""
     environment = dict(os.environ)
-    environment.setdefault(
-        "AWS_DEFAULT_REGION", environment.get("AWS_REGION") or PACKAGING_REGION
-    )
+    environment.setdefault("AWS_DEFAULT_REGION", environment.get("AWS_REGION") or PACKAGING_REGION)
     command = [
         sys.executable,
         "-c",

@@ -102,6 +102,8 @@ class Stage:
     tags: dict[str, str] = field(default_factory=dict)
     # A cognito stage's pool, once deploy.bootstrap has found or created it.
     user_pool: UserPool | None = None
+    # Chalice function name -> memory in MB (CPU grows with it), as config.json sets it.
+    memory_sizes: dict[str, int] = field(default_factory=dict)
 
     @property
     def is_cognito(self) -> bool:
@@ -177,6 +179,9 @@ class Stage:
         return self.name == "prod"
 
 
+CHALICE_DEFAULT_MEMORY_MB = 128
+
+
 def chalice_config() -> dict[str, Any]:
     return json.loads((CHALICE_DIR / "config.json").read_text())
 
@@ -216,6 +221,7 @@ def load_stage(name: str) -> Stage:
         ),
         xray=bool(stage_config.get("xray", config.get("xray", False))),
         tags={**config.get("tags", {}), **stage_config.get("tags", {}), "stage": name},
+        memory_sizes={function: memory_size(config, name, function) for function in policies},
     )
 
 
@@ -226,13 +232,10 @@ def function_names(config: dict[str, Any], stage_name: str) -> list[str]:
     return [API_HANDLER, *sorted(configured - {API_HANDLER})]
 
 
-def policy_file(config: dict[str, Any], stage_name: str, function: str) -> str:
-    """The policy file Chalice grants ``function`` on ``stage_name``.
-
-    Chalice's own lookup order for ``iam_policy_file`` (``Config._chain_lookup`` with
-    ``varies_per_function``): the stage's entry for the function, the stage, the top-level
-    entry for the function, the top level, then ``policy-<stage>.json``.
-    """
+def function_setting(config: dict[str, Any], stage_name: str, function: str, key: str) -> Any:
+    """``key`` for ``function`` on ``stage_name`` as Chalice resolves a per-function setting
+    (``Config._chain_lookup`` with ``varies_per_function``): the stage's entry for the
+    function, the stage, the top-level entry for the function, the top level; else None."""
     stage_config = config["stages"][stage_name]
     for scope in (
         stage_config.get("lambda_functions", {}).get(function, {}),
@@ -240,9 +243,23 @@ def policy_file(config: dict[str, Any], stage_name: str, function: str) -> str:
         config.get("lambda_functions", {}).get(function, {}),
         config,
     ):
-        if scope.get("iam_policy_file") is not None:
-            return str(scope["iam_policy_file"])
-    return f"policy-{stage_name}.json"
+        if scope.get(key) is not None:
+            return scope[key]
+    return None
+
+
+def policy_file(config: dict[str, Any], stage_name: str, function: str) -> str:
+    """The policy file Chalice grants ``function`` on ``stage_name`` (else Chalice's
+    ``policy-<stage>.json``)."""
+    found = function_setting(config, stage_name, function, "iam_policy_file")
+    return str(found) if found is not None else f"policy-{stage_name}.json"
+
+
+def memory_size(config: dict[str, Any], stage_name: str, function: str) -> int:
+    """``function``'s memory in MB on ``stage_name`` (Chalice's default is 128). The sizes
+    are chosen from the modelled latency and price per memory size in docs/benchmarks.md."""
+    found = function_setting(config, stage_name, function, "lambda_memory_size")
+    return int(found) if found is not None else CHALICE_DEFAULT_MEMORY_MB
 
 
 @dataclass(frozen=True)

@@ -329,6 +329,5 @@ def test_a_password_change_cut_short_is_finished_by_its_retry(inprocess_api: Api
     assert inprocess_api.login(user.username, "the next passphrase").status == 200
     wrong = {"current_password": "not it", "new_password": "yet another passphrase"}
     assert (
-        inprocess_api.request("PUT", "/users/me/password", json_body=wrong, user=user).status
-        == 401
+        inprocess_api.request("PUT", "/users/me/password", json_body=wrong, user=user).status == 401
     )

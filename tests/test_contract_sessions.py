@@ -288,9 +288,7 @@ def test_the_username_can_be_registered_again_and_sees_nothing_old(api: Api) -> 
     assert api.register(user.username).status == 201
     reborn_login = api.login(user.username)
     assert reborn_login.status == 200
-    reborn = User(
-        user.username, PASSWORD, "", reborn_login.json()["access_token"]
-    )
+    reborn = User(user.username, PASSWORD, "", reborn_login.json()["access_token"])
     assert api.request("GET", "/tasks", user=reborn).json()["items"] == []
     assert api.request("GET", "/users/me", user=reborn).json()["id"] != user.id
     # The old token is still the old account: closed, even though the name is taken again.

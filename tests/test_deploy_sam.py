@@ -54,6 +54,11 @@ APP_FUNCTIONS = {
     "JwtAuthorizer": ("jwt_authorizer", "JwtAuthorizerRole", "JwtAuthorizerLogGroup"),
     "PurgeAccount": ("purge_account", "PurgeAccountRole", "PurgeAccountLogGroup"),
 }
+MEMORY_PARAMETERS = {
+    "api_handler": "ApiHandlerMemorySize",
+    "jwt_authorizer": "AuthorizerMemorySize",
+    "purge_account": "PurgeMemorySize",
+}
 TABLES = {"UsersTable": "users", "TasksTable": "tasks", "RecordsTable": "records"}
 TABLES["SessionsTable"] = "sessions"
 GATEWAY_ERRORS = ["UNAUTHORIZED", "ACCESS_DENIED", "DEFAULT_4XX", "DEFAULT_5XX"]
@@ -268,7 +273,13 @@ def test_every_function_runs_python313_on_arm64_with_json_logs_to_its_own_group(
         properties = functions[logical_id]["Properties"]
         assert resolved(template, properties["FunctionName"]) == definition.function_name(name)
         assert properties["LoggingConfig"]["LogGroup"] == {"Ref": group_id}
-        assert properties["MemorySize"] == {"Ref": "LambdaMemorySize"}
+        memory_parameter = properties["MemorySize"]["Ref"]
+        assert memory_parameter == MEMORY_PARAMETERS[name]
+        # Each function's memory is the one config.json gives it (chalice deploy's).
+        assert (
+            int(template["Parameters"][memory_parameter]["Default"])
+            == (definition.memory_sizes[name])
+        )
         assert properties["Timeout"] == {"Ref": "LambdaTimeoutSeconds"}
         variables = properties["Environment"]["Variables"]
         # The app's time budget is the function's timeout, whatever the parameter says.
@@ -276,7 +287,6 @@ def test_every_function_runs_python313_on_arm64_with_json_logs_to_its_own_group(
         assert properties["Tracing"] == ("Active" if definition.xray else "PassThrough")
     parameters = template["Parameters"]
     config = chalice_config()
-    assert parameters["LambdaMemorySize"]["Default"] == str(config["lambda_memory_size"])
     assert parameters["LambdaTimeoutSeconds"]["Default"] == str(config["lambda_timeout"])
     assert (
         parameters["LambdaTimeoutSeconds"]["Default"]

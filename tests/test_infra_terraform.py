@@ -777,7 +777,7 @@ def test_every_function_runs_python_3_13_on_arm64_with_json_logs_and_the_stage_s
         (logging,) = planned["logging_config"]
         assert (logging["log_format"], logging["log_group"]) == ("JSON", stage.log_group(function))
         assert planned["tracing_config"] == [{"mode": "Active" if stage.xray else "PassThrough"}]
-        assert planned["memory_size"] == 512
+        assert planned["memory_size"] == stage.memory_sizes[function]
         assert planned["timeout"] == 15
         environment = planned["environment"][0]["variables"]
         # What .chalice/config.json gives the stage, plus the secret's generation.

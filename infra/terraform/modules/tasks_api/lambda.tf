@@ -16,7 +16,7 @@ resource "aws_lambda_function" "this" {
   handler       = each.value.handler
   runtime       = var.lambda_runtime
   architectures = [var.lambda_architecture]
-  memory_size   = var.lambda_memory_size
+  memory_size   = var.lambda_memory_sizes[each.key]
   timeout       = var.lambda_timeout_seconds
 
   filename         = var.package_path

@@ -66,14 +66,22 @@ variable "lambda_architecture" {
   }
 }
 
-variable "lambda_memory_size" {
-  description = "Memory of every function in MB (CPU grows with it)."
-  type        = number
-  default     = 512
+variable "lambda_memory_sizes" {
+  description = "Memory of each function in MB (CPU grows with it: one vCPU at 1,769 MB). The defaults are .chalice/config.json's, chosen from docs/benchmarks.md's memory table: login within 400 ms on the API handler, the authorizer's cold start, the purge's price."
+  type = object({
+    api_handler    = number
+    jwt_authorizer = number
+    purge_account  = number
+  })
+  default = {
+    api_handler    = 1536
+    jwt_authorizer = 1769
+    purge_account  = 256
+  }
 
   validation {
-    condition     = var.lambda_memory_size >= 128 && var.lambda_memory_size <= 10240
-    error_message = "lambda_memory_size: 128 to 10240 MB."
+    condition     = alltrue([for size in values(var.lambda_memory_sizes) : size >= 128 && size <= 10240])
+    error_message = "lambda_memory_sizes: each 128 to 10240 MB."
   }
 }
 
