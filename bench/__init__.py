@@ -1,8 +1,8 @@
-"""Benchmarks for the Tasks API (`make bench`): cold start, warm overhead, DynamoDB cost,
-package size, password hashing and local-stack throughput.
+"""Benchmarks for the Tasks API (`make bench`): cold start, Lambda memory and price, the warm
+budget, DynamoDB request units, purge, package size and password hashing.
 
-Every performance claim is a ratio against a baseline measured in the same run, because
-the machine is small, shared and noisy. Timings are reported, never asserted.
+Timings are ratios against a baseline measured in the same run, or CPU time, because the
+machine is small, shared and noisy; they are reported, never asserted.
 (No imports here: the cold-start children import ``bench.fastapi_baseline`` and should pay
 for nothing else.)
 """

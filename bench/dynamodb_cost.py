@@ -1,13 +1,16 @@
-"""DynamoDB calls per endpoint, counted with botocore event hooks on the app's own client,
-over in-process moto, for a user with a few tasks and one with thousands.
+"""DynamoDB calls and request units per endpoint, counted with botocore event hooks on the
+app's own client, over in-process moto, for users owning 10, 1,000 and 5,000 tasks.
 
-The point is the shape of the cost, not speed: every request should cost the same number
-of calls whatever the user owns, and a list page should read ``limit + 1`` items at most.
+The point is the shape of the cost, not speed: every request should cost the same whatever
+the user owns, and a list page should read ``limit + 1`` items at most. Request units follow
+DynamoDB's on-demand rules (reads per 4 KB, half for eventually consistent ones; writes per
+1 KB; transactions twice; item sizes as DynamoDB counts them, approximately).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,9 +20,8 @@ from bench.paths import PROJECT_DIR
 from devstack import seeding
 from devstack.storage_meter import StorageMeter
 
-SMALL, LARGE = 10, 5000
+SIZES = (10, 1000, 5000)
 CHEAP_SCRYPT = {"log2_n": 4, "r": 1, "p": 1}  # as tests/conftest.py: hashing is not measured
-FIRST_PAGE = "GET /tasks (page 1 of limit 20)"
 PASSWORD = "correct horse battery"  # noqa: S105 - a test user's
 
 
@@ -30,6 +32,8 @@ class Cost:
     status: int
     calls: dict[str, int]
     items_read: int | None
+    read_units: float = 0.0
+    write_units: float = 0.0
 
     def text(self) -> str:
         if self.status == 0:
@@ -37,10 +41,86 @@ class Cost:
         if not self.calls:
             return "none"
         calls = ", ".join(f"{count} {name}" for name, count in sorted(self.calls.items()))
-        return calls if self.items_read is None else f"{calls} ({self.items_read} items read)"
+        if self.items_read is not None:
+            calls += f" ({self.items_read} items read)"
+        return f"{calls}; {self.read_units:g} RRU, {self.write_units:g} WRU"
 
 
 NO_PAGE = Cost(0, {}, None)
+
+
+def _size(item: dict[str, Any] | None) -> int:
+    """An item's size as DynamoDB counts it: names plus values (numbers about half their
+    digits, lists and maps 3 bytes plus 1 per element)."""
+    return sum(len(name.encode()) + _value_size(value) for name, value in (item or {}).items())
+
+
+def _value_size(value: dict[str, Any]) -> int:
+    ((kind, raw),) = value.items()
+    if kind == "S":
+        return len(raw.encode())
+    if kind == "N":
+        return len(raw.lstrip("-").replace(".", "")) // 2 + 2
+    if kind in ("SS", "NS"):
+        return sum(_value_size({kind[0]: member}) for member in raw)
+    if kind == "L":
+        return 3 + sum(1 + _value_size(member) for member in raw)
+    if kind == "M":
+        return 3 + sum(len(k.encode()) + 1 + _value_size(v) for k, v in raw.items())
+    return 1 if kind in ("BOOL", "NULL") else len(str(raw))
+
+
+def _reads(size: int, consistent: bool) -> float:
+    return max(1, math.ceil(size / 4096)) * (1.0 if consistent else 0.5)
+
+
+def _writes(size: int) -> float:
+    return float(max(1, math.ceil(size / 1024)))
+
+
+class UnitMeter(StorageMeter):
+    """``StorageMeter`` plus the on-demand request units each call consumes."""
+
+    def __init__(self, client: Any) -> None:
+        super().__init__(client)
+        self.read_units = self.write_units = 0.0
+        self._params: dict[str, Any] = {}
+        client.meta.events.register("before-parameter-build.dynamodb", self._keep)
+        client.meta.events.register("after-call.dynamodb", self._units)
+
+    def _keep(self, params: dict[str, Any], **_: Any) -> None:
+        self._params = params
+
+    def _units(self, model: Any, parsed: dict[str, Any], **_: Any) -> None:
+        params, name = self._params, model.name
+        consistent = bool(params.get("ConsistentRead"))
+        if name == "GetItem":
+            self.read_units += _reads(_size(parsed.get("Item")), consistent)
+        elif name in ("Query", "Scan"):
+            items = parsed.get("Items", [])
+            size = sum(_size(item) for item in items)
+            if items and parsed.get("ScannedCount", 0) > len(items):
+                size = size * parsed["ScannedCount"] // len(items)
+            self.read_units += _reads(size, consistent)
+        elif name == "PutItem":
+            self.write_units += _writes(_size(params.get("Item")))
+        elif name in ("UpdateItem", "DeleteItem"):
+            self.write_units += _writes(_size(parsed.get("Attributes")))
+        elif name == "BatchWriteItem":
+            for requests in params.get("RequestItems", {}).values():
+                for request in requests:
+                    item = request.get("PutRequest", {}).get("Item")
+                    self.write_units += _writes(_size(item))
+        elif name == "TransactWriteItems":
+            for entry in params.get("TransactItems", []):
+                self.write_units += 2 * _writes(_size(entry.get("Put", {}).get("Item")))
+        elif name == "TransactGetItems":
+            for response in parsed.get("Responses", []):
+                self.read_units += 2 * _reads(_size(response.get("Item")), True)
+
+    def reset(self) -> None:
+        super().reset()
+        self.read_units = self.write_units = 0.0
 
 
 @dataclass
@@ -54,7 +134,7 @@ class CostTable:
         self.rows.setdefault(label, {})[tasks] = cost
 
 
-def measure(sizes: tuple[int, ...] = (SMALL, LARGE)) -> CostTable:
+def measure(sizes: tuple[int, ...] = SIZES) -> CostTable:
     """Register a user per size, seed its tasks, then meter one request of every kind."""
     import boto3
     from chalice.test import Client
@@ -76,7 +156,7 @@ def measure(sizes: tuple[int, ...] = (SMALL, LARGE)) -> CostTable:
         try:
             import app as tasks_api
 
-            meter = StorageMeter(runtime.dynamodb_client())
+            meter = UnitMeter(runtime.dynamodb_client())
             with Client(tasks_api.app, stage_name="local", project_dir=str(PROJECT_DIR)) as client:
                 api = _Api(client, meter)
                 for size in sizes:
@@ -90,7 +170,7 @@ def measure(sizes: tuple[int, ...] = (SMALL, LARGE)) -> CostTable:
 class _Api:
     """Requests through ``chalice.test.Client`` (which runs the authorizer), metered."""
 
-    def __init__(self, client: Any, meter: StorageMeter) -> None:
+    def __init__(self, client: Any, meter: UnitMeter) -> None:
         self.client = client
         self.meter = meter
 
@@ -114,8 +194,9 @@ class _Api:
         return self.cost(response.status_code), _json_or_none(response.body)
 
     def cost(self, status: int) -> Cost:
-        items = sum(self.meter.items_read) if self.meter.items_read else None
-        return Cost(status, dict(self.meter.calls), items)
+        meter = self.meter
+        items = sum(meter.items_read) if meter.items_read else None
+        return Cost(status, dict(meter.calls), items, meter.read_units, meter.write_units)
 
 
 def _measure_user(

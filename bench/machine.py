@@ -17,7 +17,6 @@ VERSIONS_OF = (
     "moto",
     "fastapi",
     "mangum",
-    "aws-lambda-powertools",
 )
 
 

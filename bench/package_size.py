@@ -1,14 +1,11 @@
-"""Package size: ``chalice package --stage dev`` and what is inside ``deployment.zip``.
-
-Also what the bundle costs at every cold start in Lambda: the zip carries no ``.pyc`` and
-/var/task is read-only, so each bundled module is compiled from source on first import.
+"""Package size: ``chalice package --stage dev`` of a clean copy of the project, and what is
+inside ``deployment.zip``. The unpacked bundle also serves the "as deployed" cold starts.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import time
@@ -23,32 +20,12 @@ GOAL_BYTES = 1_000_000
 
 
 @dataclass(frozen=True)
-class Member:
-    name: str
-    size: int
-    compressed: int
-
-
-@dataclass(frozen=True)
 class Package:
     zip_bytes: int
+    files: int
     uncompressed_bytes: int
-    members: list[Member]
     top_level: dict[str, int]  # uncompressed bytes per top-level entry (package or module)
-    compile_ms: dict[str, float]  # per top-level entry: compiling its .py files once
     package_seconds: float
-    stray_pyc: tuple[int, int]  # .pyc files and bytes a tree where tests ran would add
-
-    @property
-    def total_compile_ms(self) -> float:
-        return sum(self.compile_ms.values())
-
-    def largest(self, count: int) -> list[Member]:
-        return sorted(self.members, key=lambda member: member.size, reverse=True)[:count]
-
-    @property
-    def has_pyc(self) -> bool:
-        return any(member.name.endswith(".pyc") for member in self.members)
 
 
 # What `chalice package` reads from the project; a fresh clone has nothing else there.
@@ -83,14 +60,6 @@ def build(out_dir: Path) -> tuple[Path, float]:
     return out_dir / "package" / "deployment.zip", time.perf_counter() - started
 
 
-def stray_bytecode(project: Path = PROJECT_DIR) -> tuple[int, int]:
-    """The .pyc files under chalicelib/ that packaging this working tree would add: their
-    count and bytes. Dead weight: the zip's entries are dated 1980, so the source mtimes
-    recorded in them never match and Python recompiles anyway."""
-    files = [path for path in (project / "chalicelib").rglob("*.pyc") if path.is_file()]
-    return len(files), sum(path.stat().st_size for path in files)
-
-
 def unpack(archive: Path, into: Path) -> Path:
     """The bundle as Lambda sees it in /var/task (no .pyc, none written: see the caller)."""
     with zipfile.ZipFile(archive) as bundle:
@@ -98,41 +67,17 @@ def unpack(archive: Path, into: Path) -> Path:
     return into
 
 
-def measure(archive: Path, package_seconds: float, compile_repeats: int = 5) -> Package:
+def measure(archive: Path, package_seconds: float) -> Package:
     with zipfile.ZipFile(archive) as bundle:
         infos = [info for info in bundle.infolist() if not info.is_dir()]
-        sources = {
-            info.filename: bundle.read(info) for info in infos if info.filename.endswith(".py")
-        }
-    members = [Member(info.filename, info.file_size, info.compress_size) for info in infos]
     top_level: dict[str, int] = {}
-    for member in members:
-        top = member.name.split("/", 1)[0]
-        top_level[top] = top_level.get(top, 0) + member.size
+    for info in infos:
+        top = info.filename.split("/", 1)[0]
+        top_level[top] = top_level.get(top, 0) + info.file_size
     return Package(
         zip_bytes=os.path.getsize(archive),
-        uncompressed_bytes=sum(member.size for member in members),
-        members=members,
+        files=len(infos),
+        uncompressed_bytes=sum(top_level.values()),
         top_level=dict(sorted(top_level.items(), key=lambda item: item[1], reverse=True)),
-        compile_ms=_compile_ms(sources, compile_repeats),
         package_seconds=package_seconds,
-        stray_pyc=stray_bytecode(),
     )
-
-
-def _compile_ms(sources: dict[str, bytes], repeats: int) -> dict[str, float]:
-    """Median time to compile each top-level entry's sources once (what a cold Lambda does
-    for the modules it imports, since the zip has no usable .pyc)."""
-    by_top: dict[str, dict[str, bytes]] = {}
-    for name, source in sources.items():
-        by_top.setdefault(name.split("/", 1)[0], {})[name] = source
-    medians = {}
-    for top, group in by_top.items():
-        timings = []
-        for _ in range(repeats):
-            started = time.perf_counter()
-            for name, source in group.items():
-                compile(source, name, "exec", dont_inherit=True)
-            timings.append(time.perf_counter() - started)
-        medians[top] = statistics.median(timings) * 1000
-    return dict(sorted(medians.items(), key=lambda item: item[1], reverse=True))

@@ -54,18 +54,11 @@ class Summary:
     def iqr_text(self, digits: int = 0) -> str:
         return f"{self.q1:.{digits}f}\u2013{self.q3:.{digits}f}"
 
-    def range_text(self, digits: int = 0) -> str:
-        return f"{self.low:.{digits}f}\u2013{self.high:.{digits}f}"
-
-
-def ratio(value: float, baseline: float) -> float:
-    return value / baseline if baseline else float("inf")
-
 
 def paired_ratios(values: Sequence[float], baselines: Sequence[float]) -> Summary:
     """Ratios of samples taken side by side (same round), so slow drifts in load cancel."""
     if len(values) != len(baselines):
         raise ValueError("paired samples must have the same length")
     return Summary.of(
-        [ratio(value, baseline) for value, baseline in zip(values, baselines, strict=True)]
+        [v / b if b else float("inf") for v, b in zip(values, baselines, strict=True)]
     )
