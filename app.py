@@ -30,7 +30,6 @@ from chalicelib.http.web import (
     parse_if_match,
     read_json_object,
 )
-from chalicelib.services.accounts import UNKNOWN_ADDRESS
 
 app = Chalice(app_name="tasks-api")
 # JSON lines on stdout at LOG_LEVEL (default INFO), replacing Chalice's plain-text handler;
@@ -302,6 +301,10 @@ def _principal() -> Principal:
 def _client_address() -> str:
     """API Gateway's ``sourceIp`` (locally the TCP peer); ``X-Forwarded-For`` is never read,
     since any client can write it."""
+    # Only the account routes ask, and they load the accounts service anyway: cold starts of
+    # the other routes do not import it (nor password hashing and sessions with it).
+    from chalicelib.services.accounts import UNKNOWN_ADDRESS
+
     identity = app.current_request.context.get("identity") or {}
     return identity.get("sourceIp") or UNKNOWN_ADDRESS
 

@@ -64,11 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         contextlib.redirect_stdout(app_logs),
         tempfile.TemporaryDirectory(prefix="bench-") as scratch,
     ):
-        bundle = None
         if "package" in wanted or "cold" in wanted:
-            built = _section(results, "package", lambda: _package(Path(scratch)))
-            if built is not None:
-                results.package, bundle = built
+            results.package = _section(results, "package", lambda: _package(Path(scratch)))
         if "cold" in wanted:
             rounds = settings["cold-start rounds"]
             runtime = _section(
@@ -80,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
             results.cold = _section(
                 results,
                 "cold start",
-                lambda: cold_start.measure(rounds, bundle, runtime=runtime),
+                lambda: cold_start.measure(rounds, runtime=runtime),
             )
             results.imports = _section(
                 results,
@@ -129,10 +126,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _package(scratch: Path) -> tuple[package_size.Package, Path]:
+def _package(scratch: Path) -> package_size.Package:
     archive, seconds = package_size.build(scratch / "build")
-    bundle = package_size.unpack(archive, scratch / "bundle")
-    return package_size.measure(archive, seconds), bundle
+    return package_size.measure(archive, seconds)
 
 
 def _section(results: report.Results, name: str, run: Callable[[], T]) -> T | None:

@@ -1,28 +1,43 @@
 """Cold start: fresh interpreters that import the app and serve one event, against baselines
-measured in the same run and interleaved with ours (the floor, and FastAPI + Mangum).
+measured in the same run and interleaved with ours.
 
 The headline rows run what ships, as Lambda runs it: ``deploy.build.build("dev")``'s
 ``deployment.zip`` (with its Python 3.13 bytecode) unpacked into a task root, under the pinned
-runtime's Python 3.13, in a virtualenv holding only boto3 (``RuntimePackage``). The
-working-tree rows (this interpreter, the project directory) are kept as secondary rows.
+runtime's Python 3.13, in a virtualenv holding only boto3 (``RuntimePackage``; PyJWT too, for
+the floor's ``import jwt``: the package no longer ships it). Their floor is issue 15's, the v1
+floor measured the same way: import chalice, boto3, jwt; create the DynamoDB client. A second
+baseline row, what the app cannot do without (Chalice, botocore, one client), shows how much
+of the gap to it is ours. The authorizer's first call on an AWS stage (two SSM reads) is
+measured with each option of issue 15: the botocore-level SSM client (the default), the boto3
+one (before), the Parameters and Secrets Lambda Extension (a local server answering like it:
+the extension's own init, which Lambda runs in parallel with the function's, is not
+measured) and SnapStart (modelled as the first request after a restore: imports and the SSM
+client done before the snapshot; the restore itself is not measured). The working-tree rows
+(this interpreter, the project directory) are kept as secondary rows.
 
 A real Lambda runs the authorizer as its own invocation, so an authorized request is timed
-with ``requestContext.authorizer`` already filled in, and the authorizer separately.
+with ``requestContext.authorizer`` already filled in, and the authorizer separately. Wall
+time is from spawn to the child's answer: the child then exits without the interpreter's
+teardown, which no Lambda cold start pays (it cost 60-100 ms here, more where more was loaded).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
 import statistics
 import subprocess
 import sys
+import threading
 import time
+import urllib.parse
 import zipfile
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +48,6 @@ from devstack.stack import stage_environment
 
 CHILD = PROJECT_DIR / "bench" / "cold_start_child.py"
 FLOOR = "floor"
-FLOOR_DEPLOYED = "floor_deployed"
 FLOOR_RUNTIME = "floor_runtime"
 GOAL_RATIO = 1.2
 # Issue 15's goals for what ships: an authorized GET from the package, and the authorizer's
@@ -41,9 +55,10 @@ GOAL_RATIO = 1.2
 PACKAGE_GET_GOAL = 0.9
 PACKAGE_AUTHORIZER_GOAL = 1.0
 BOTO3 = "boto3==1.44.5"  # as requirements-dev.txt and tests/test_package_runtime.py
-# PyJWT imports cryptography when it is installed (the dev venv has it, for moto);
-# deployment.zip does not ship it, so the cold-start children hide it.
-NOT_DEPLOYED = ("cryptography",)
+PYJWT = "PyJWT==2.15.1"  # as requirements-dev.txt: only the floor imports it
+# The Parameters and Secrets Lambda Extension's variable (chalicelib/storage/parameters_extension).
+EXTENSION_PORT_VARIABLE = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"
+AFTER_RESTORE = "after_restore"
 
 
 @dataclass(frozen=True)
@@ -51,24 +66,28 @@ class Scenario:
     """One kind of fresh process: what it imports and serves, with which environment.
 
     ``baseline`` names the scenario it is compared with (run under the same conditions);
-    ``has_goal`` marks ours, held to the goal of at most ``GOAL_RATIO`` times its baseline.
+    ``has_goal`` marks ours, held to the goal of at most ``goal`` times its baseline.
+    ``kind`` is the child's: floor | floor_botocore | fastapi | request | authorizer |
+    after_restore (SnapStart: only the first request is timed, so its "wall" time is that).
+    With ``extension``, the child finds a fake Parameters and Secrets extension on its port.
     """
 
     name: str
     label: str
-    kind: str  # floor | floor_botocore | fastapi | request | authorizer (the child's)
+    kind: str
     payload: dict[str, Any]
     environ: dict[str, str]
     baseline: str | None = FLOOR
     has_goal: bool = True
     goal: float = GOAL_RATIO
     python: str | None = None  # the interpreter (default: this one)
+    extension: bool = False
 
     def accepts(self, outcome: Any) -> bool:
         """Did the child's request succeed (so we timed a real answer, not an error)?"""
         if self.kind.startswith("floor"):
             return outcome == "client created"
-        if self.kind == "authorizer":
+        if self.kind in ("authorizer", AFTER_RESTORE):
             return outcome["policyDocument"]["Statement"][0]["Effect"] == "Allow"
         return outcome.get("statusCode") == 200
 
@@ -105,7 +124,7 @@ class ColdRuns:
 @dataclass(frozen=True)
 class RuntimePackage:
     """``deployment.zip`` unpacked as Lambda's task root, and a Python 3.13 virtualenv with
-    only boto3 (what the runtime provides besides the standard library)."""
+    only boto3 (what the runtime provides besides the standard library) and the floor's PyJWT."""
 
     task_root: Path
     python: str
@@ -118,9 +137,8 @@ def prepare_runtime(scratch: Path) -> RuntimePackage | str:
 
     runtime, problems = runtime_python.find()
     if runtime is None:
-        return (
-            f"no working {runtime_python.RUNTIME} (the pinned Lambda runtime)"
-            + (f": {'; '.join(problems)}" if problems else "")
+        return f"no working {runtime_python.RUNTIME} (the pinned Lambda runtime)" + (
+            f": {'; '.join(problems)}" if problems else ""
         )
     out = scratch / "runtime-build"
     package_build.build("dev", out)
@@ -134,7 +152,7 @@ def prepare_runtime(scratch: Path) -> RuntimePackage | str:
     )
     python = venv / "bin" / "python"
     subprocess.run(  # noqa: S603 - the virtualenv's pip, fixed arguments
-        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", BOTO3],
+        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", BOTO3, PYJWT],
         env=clean,
         check=True,
         capture_output=True,
@@ -144,9 +162,9 @@ def prepare_runtime(scratch: Path) -> RuntimePackage | str:
 
 
 def runtime_scenarios(package: RuntimePackage) -> list[Scenario]:
-    """What ships, as Lambda runs it: the floor, an authorized GET and the authorizer on an
-    AWS stage (two SSM reads, with the boto3 client the code creates and with a
-    botocore-level one), all under the runtime's Python from the unpacked package."""
+    """What ships, as Lambda runs it, under the runtime's Python from the unpacked package:
+    the floor and the app's own minimum, an authorized GET, and the authorizer on an AWS
+    stage (two SSM reads) with each option of issue 15."""
     task = fixtures.sample_task()
     token = fixtures.access_token()
     local = fixtures.local_stage_environ()
@@ -157,17 +175,30 @@ def runtime_scenarios(package: RuntimePackage) -> list[Scenario]:
     responses = _responses(task, aws)
     root = {"task_root": str(package.task_root)}
     authorize = {"event": fixtures.authorizer_event(token), "responses": responses, **root}
-    python = {"python": package.python}
+    region = {"region": fixtures.REGION, **root}
+    package_floor = {"baseline": FLOOR_RUNTIME, "python": package.python}
+    authorizer_goal = {**package_floor, "goal": PACKAGE_AUTHORIZER_GOAL}
+    secrets = "package, py3.13, secrets from SSM: authorizer"
     return [
         Scenario(
             FLOOR_RUNTIME,
             "package, py3.13 floor: import chalice, boto3, jwt; create the DynamoDB client",
             "floor",
-            {"region": fixtures.REGION, **root},
+            region,
             base,
             baseline=None,
             has_goal=False,
-            **python,
+            python=package.python,
+        ),
+        Scenario(
+            "floor_runtime_botocore",
+            "package, py3.13, the app's minimum: import chalice, botocore; create the "
+            "DynamoDB client",
+            "floor_botocore",
+            region,
+            base,
+            has_goal=False,
+            **package_floor,
         ),
         Scenario(
             "get_task_runtime",
@@ -175,29 +206,43 @@ def runtime_scenarios(package: RuntimePackage) -> list[Scenario]:
             "request",
             {"event": fixtures.get_task_event(task.id), "responses": responses, **root},
             base,
-            baseline=FLOOR_RUNTIME,
             goal=PACKAGE_GET_GOAL,
-            **python,
-        ),
-        Scenario(
-            "authorizer_ssm_runtime",
-            "package, py3.13, secrets from SSM: authorizer (boto3 SSM client)",
-            "authorizer",
-            {**authorize, "clients": "boto3"},
-            aws,
-            baseline=FLOOR_RUNTIME,
-            goal=PACKAGE_AUTHORIZER_GOAL,
-            **python,
+            **package_floor,
         ),
         Scenario(
             "authorizer_ssm_runtime_botocore",
-            "package, py3.13, secrets from SSM: authorizer (botocore-level SSM client)",
+            f"{secrets} (botocore-level SSM client: the default)",
             "authorizer",
-            {**authorize, "clients": "botocore"},
+            authorize,
             aws,
-            baseline=FLOOR_RUNTIME,
-            goal=PACKAGE_AUTHORIZER_GOAL,
-            **python,
+            **authorizer_goal,
+        ),
+        Scenario(
+            "authorizer_ssm_runtime",
+            f"{secrets} (boto3 SSM client, before issue 15)",
+            "authorizer",
+            {**authorize, "clients": "boto3"},
+            aws,
+            has_goal=False,
+            **package_floor,
+        ),
+        Scenario(
+            "authorizer_extension_runtime",
+            f"{secrets} (Parameters and Secrets extension, its own init not measured)",
+            "authorizer",
+            authorize,
+            aws,
+            extension=True,
+            **authorizer_goal,
+        ),
+        Scenario(
+            "authorizer_snapstart_runtime",
+            f"{secrets} (SnapStart: first request after restore, restore not measured)",
+            AFTER_RESTORE,
+            authorize,
+            aws,
+            has_goal=False,
+            **package_floor,
         ),
     ]
 
@@ -224,28 +269,27 @@ def _responses(task: Any, aws_stage: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def scenarios(bundle: Path | None = None) -> list[Scenario]:
-    """The baselines and ours, with the local stage's configuration and an AWS stage's; with
-    ``bundle`` (deployment.zip unpacked), the floor and ours as deployed, too."""
+def scenarios() -> list[Scenario]:
+    """The working-tree rows (secondary): the floor and FastAPI + Mangum as baselines, and
+    ours with the local stage's configuration and an AWS stage's. The package rows
+    (``runtime_scenarios``) run what ships."""
     task = fixtures.sample_task()
-    get_event = fixtures.get_task_event(task.id)
     token = fixtures.access_token()
     local = fixtures.local_stage_environ()
     aws_stage = _aws_stage(local)
     responses = _responses(task, aws_stage)
     authorize = {"event": fixtures.authorizer_event(token), "responses": responses}
-    get = {"event": get_event, "responses": responses}
+    get = {"event": fixtures.get_task_event(task.id), "responses": responses}
     health = {"event": fixtures.health_event(), "responses": {}}
-    region = {"region": fixtures.REGION}
-    baseline = {"baseline": None, "has_goal": False}
-    measured = [
+    return [
         Scenario(
             FLOOR,
             "floor: import chalice, boto3, jwt; create the DynamoDB client",
             "floor",
-            region,
+            {"region": fixtures.REGION},
             local,
-            **baseline,
+            baseline=None,
+            has_goal=False,
         ),
         Scenario(
             "fastapi", "FastAPI + Mangum: GET /health", "fastapi", health, local, has_goal=False
@@ -254,61 +298,71 @@ def scenarios(bundle: Path | None = None) -> list[Scenario]:
         Scenario("get_task", "ours: GET /tasks/{id} (authorized)", "request", get, local),
         Scenario("authorizer", "ours: authorizer, valid token", "authorizer", authorize, local),
         Scenario(
-            "get_task_aws",
-            "ours, AWS-stage config (secrets from SSM): GET /tasks/{id}",
-            "request",
-            get,
-            aws_stage,
-        ),
-        Scenario(
             "authorizer_aws",
             "ours, AWS-stage config (secrets from SSM): authorizer",
             "authorizer",
             authorize,
             aws_stage,
         ),
-        Scenario(
-            "floor_botocore",
-            "what-if floor: botocore session instead of boto3",
-            "floor_botocore",
-            region,
-            local,
-            has_goal=False,
-        ),
     ]
-    if bundle is not None:
-        deployed = {**local, "PYTHONDONTWRITEBYTECODE": "1"}
-        in_zip = {"bundle": str(bundle)}
-        measured += [
-            Scenario(
-                FLOOR_DEPLOYED,
-                "floor, as deployed (chalice, jwt from the zip, no .pyc)",
-                "floor",
-                {**region, **in_zip},
-                deployed,
-                **baseline,
-            ),
-            Scenario(
-                "get_task_deployed",
-                "ours, as deployed (deployment.zip, no .pyc): GET /tasks/{id}",
-                "request",
-                {**get, **in_zip},
-                deployed,
-                baseline=FLOOR_DEPLOYED,
-            ),
-        ]
-    return measured
 
 
-def run_once(scenario: Scenario) -> tuple[float, dict[str, Any]]:
-    """One fresh process; its wall time as seen from here, and what it reported."""
+class FakeParametersExtension:
+    """A local server answering ``GET /systemsmanager/parameters/get`` as the AWS Parameters
+    and Secrets Lambda Extension does (the parameter as GetParameter returns it, for the
+    caller's session token), on 127.0.0.1 and a free port."""
+
+    def __init__(self, parameter: dict[str, Any], token: str) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                path, _, query = self.path.partition("?")
+                name = urllib.parse.parse_qs(query).get("name", [""])[0]
+                if (
+                    path != "/systemsmanager/parameters/get"
+                    or self.headers.get("X-Aws-Parameters-Secrets-Token") != token
+                ):
+                    status, body = 400, b"bad request"
+                else:
+                    status = 200
+                    body = json.dumps({"Parameter": {**parameter, "Name": name}}).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port: int = self._server.server_address[1]
+
+    @contextlib.contextmanager
+    def serving(self) -> Iterator[FakeParametersExtension]:
+        thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self._server.shutdown()
+            self._server.server_close()
+
+
+def run_once(scenario: Scenario, extension_port: int | None = None) -> tuple[float, dict[str, Any]]:
+    """One fresh process; its wall time as seen from here (for SnapStart's model, the first
+    request's), and what it reported."""
+    environ = scenario.environ
+    if scenario.extension:
+        if extension_port is None:
+            raise RuntimeError(f"{scenario.name}: needs the fake extension's port")
+        environ = {**environ, EXTENSION_PORT_VARIABLE: str(extension_port)}
     started = time.perf_counter()
     completed = subprocess.run(  # noqa: S603 - our own interpreter and script, fixed args
         [scenario.python or sys.executable, str(CHILD), scenario.kind],
         input=json.dumps(scenario.payload),
         capture_output=True,
         text=True,
-        env=scenario.environ,
+        env=environ,
         cwd=scenario.payload.get("task_root", PROJECT_DIR),
         timeout=120,
         check=False,
@@ -319,38 +373,44 @@ def run_once(scenario: Scenario) -> tuple[float, dict[str, Any]]:
     report = json.loads(completed.stdout.strip().splitlines()[-1])
     if not scenario.accepts(report["outcome"]):
         raise RuntimeError(f"{scenario.name}: unexpected outcome {report['outcome']!r}")
+    if scenario.kind == AFTER_RESTORE:
+        wall = report["request_s"]
     return wall, report
 
 
 def measure(
     rounds: int,
-    bundle: Path | None = None,
     seed: int = 1,
     only: list[Scenario] | None = None,
     runtime: RuntimePackage | None = None,
 ) -> dict[str, ColdRuns]:
     """``rounds`` runs of every scenario (``only``'s, else ``runtime``'s package scenarios
-    then ``scenarios(bundle)``), in a shuffled order per round, after one warm-up round
-    (which fills the OS page cache and the .pyc caches, and is discarded)."""
+    then the working tree's), in a shuffled order per round, after one warm-up round (which
+    fills the OS page cache and the .pyc caches, and is discarded)."""
     if only is not None:
         all_scenarios = only
     else:
-        all_scenarios = (runtime_scenarios(runtime) if runtime else []) + scenarios(bundle)
+        all_scenarios = (runtime_scenarios(runtime) if runtime else []) + scenarios()
     runs = {scenario.name: ColdRuns(scenario) for scenario in all_scenarios}
-    for scenario in all_scenarios:
-        run_once(scenario)
-    shuffler = random.Random(seed)  # noqa: S311 - an order, not a secret
-    for _ in range(rounds):
-        order = list(all_scenarios)
-        shuffler.shuffle(order)
-        for scenario in order:
-            wall, report = run_once(scenario)
-            series = runs[scenario.name]
-            series.wall_s.append(wall)
-            series.import_s.append(report["import_s"])
-            series.request_s.append(report["request_s"])
-            series.cpu_s.append(report["cpu_s"])
-            series.max_rss_kib.append(report["max_rss_kib"])
+    parameter = _responses(fixtures.sample_task(), {})["GetParameter"]["Parameter"]
+    extension = FakeParametersExtension(
+        parameter, fixtures.local_stage_environ()["AWS_SESSION_TOKEN"]
+    )
+    with extension.serving():
+        for scenario in all_scenarios:
+            run_once(scenario, extension.port)
+        shuffler = random.Random(seed)  # noqa: S311 - an order, not a secret
+        for _ in range(rounds):
+            order = list(all_scenarios)
+            shuffler.shuffle(order)
+            for scenario in order:
+                wall, report = run_once(scenario, extension.port)
+                series = runs[scenario.name]
+                series.wall_s.append(wall)
+                series.import_s.append(report["import_s"])
+                series.request_s.append(report["request_s"])
+                series.cpu_s.append(report["cpu_s"])
+                series.max_rss_kib.append(report["max_rss_kib"])
     return runs
 
 
@@ -363,14 +423,12 @@ class ImportCost:
     depth: int
     self_us: float
     cumulative_us: float
-    not_deployed_us: float  # of cumulative_us, in packages deployment.zip lacks (NOT_DEPLOYED)
 
 
 def import_times(environ: Mapping[str, str], repeats: int) -> list[ImportCost]:
     """``python -X importtime -c "import app"``, ``repeats`` times; the median per module."""
     self_us: dict[str, list[int]] = defaultdict(list)
     cumulative_us: dict[str, list[int]] = defaultdict(list)
-    not_deployed_us: dict[str, list[int]] = defaultdict(list)
     depth: dict[str, int] = {}
     for _ in range(repeats):
         completed = subprocess.run(
@@ -382,31 +440,20 @@ def import_times(environ: Mapping[str, str], repeats: int) -> list[ImportCost]:
             timeout=120,
             check=True,
         )
-        # Lines come children first (post-order), indented by depth: a stack rebuilds the tree.
-        pending: list[tuple[int, int]] = []  # (depth, µs not deployed) awaiting their parent
         for line in completed.stderr.splitlines():
             if not line.startswith("import time:") or "self [us]" in line:
                 continue
             own, total, name = line.removeprefix("import time:").split("|")
             module = name.strip()
-            level = (len(name) - len(name.lstrip()) - 1) // 2
-            hidden = 0
-            while pending and pending[-1][0] > level:
-                hidden += pending.pop()[1]
-            if module.split(".", 1)[0] in NOT_DEPLOYED:
-                hidden = int(total)
-            pending.append((level, hidden))
-            depth[module] = level
+            depth[module] = (len(name) - len(name.lstrip()) - 1) // 2
             self_us[module].append(int(own))
             cumulative_us[module].append(int(total))
-            not_deployed_us[module].append(hidden)
     return [
         ImportCost(
             module,
             depth[module],
             statistics.median(self_us[module]),
             statistics.median(cumulative_us[module]),
-            statistics.median(not_deployed_us[module]),
         )
         for module in self_us
     ]
@@ -416,16 +463,6 @@ def top_by_cumulative(costs: list[ImportCost], count: int) -> list[ImportCost]:
     """The ``count`` most expensive imports below ``app`` itself, by cumulative time."""
     below_app = [cost for cost in costs if cost.module != "app"]
     return sorted(below_app, key=lambda cost: cost.cumulative_us, reverse=True)[:count]
-
-
-def self_time_by_package(costs: list[ImportCost]) -> list[tuple[str, float]]:
-    """Self time summed per top-level package (the standard library as one entry)."""
-    totals: dict[str, float] = defaultdict(float)
-    for cost in costs:
-        top = cost.module.split(".", 1)[0]
-        group = "standard library" if top in sys.stdlib_module_names else top
-        totals[group] += cost.self_us
-    return sorted(totals.items(), key=lambda item: item[1], reverse=True)
 
 
 def total_import_us(costs: list[ImportCost], module: str = "app") -> float:

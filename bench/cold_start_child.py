@@ -1,23 +1,20 @@
-"""One cold start, run as ``python bench/cold_start_child.py SCENARIO`` in a fresh interpreter.
+"""One cold start, run as ``python bench/cold_start_child.py KIND`` in a fresh interpreter.
 
-Reads ``{"event": ..., "responses": {...}, "bundle": ...}`` on stdin, imports what
-SCENARIO needs, serves one event, and prints one JSON line: in-process import and
-first-request times, CPU time, peak RSS and the outcome, so the parent can check the
-request really succeeded.
+Reads ``{"event": ..., "responses": {...}, ...}`` on stdin, imports what KIND needs, serves
+one event, prints one JSON line (in-process import and first-request times, CPU time, peak
+RSS and the outcome, so the parent can check the request really succeeded) and exits at once,
+without the interpreter's teardown, as a Lambda cold start ends with its answer.
 
 Storage is stubbed below botocore's serializer: every client the app creates is a real
-botocore client (made through boto3 or not; its creation cost counts) whose ``before-call``
-hook answers from ``responses`` instead of the network, as botocore's Stubber does.
+botocore client (its creation cost counts) whose ``before-call`` hook answers from
+``responses`` instead of the network, as botocore's Stubber does.
 
 With ``task_root`` (an unpacked deployment.zip with its 3.13 bytecode, run by the runtime's
-Python in a virtualenv holding only boto3), the task root replaces the project on
-``sys.path``, as in Lambda. ``clients``: ``botocore`` makes the app's ``boto3.client(...)``
-calls create botocore-level clients (``botocore.session`` without importing boto3), the
-what-if of issue 15; ``boto3`` (where the app creates botocore-level clients) the reverse.
-
-With ``bundle`` (an unpacked deployment.zip, run with PYTHONDONTWRITEBYTECODE=1), the
-app and what the zip bundles are imported from it and compiled from source every time,
-as in Lambda, while boto3 still comes from the environment, as the Lambda runtime's does.
+Python in a virtualenv holding only boto3 and the floor's PyJWT), the task root replaces the
+project on ``sys.path``, as in Lambda. ``clients: boto3`` makes the app create its clients
+through boto3 instead of one botocore session (the option issue 15 replaced).
+``after_restore`` models SnapStart: the imports and the SSM client are made first (before the
+snapshot); only the first request is timed.
 """
 
 import time
@@ -29,8 +26,8 @@ import os  # noqa: E402
 import resource  # noqa: E402
 import sys  # noqa: E402
 
-# deployment.zip bundles PyJWT without ``cryptography`` (the dev venv has it for moto):
-# hide it so ``import jwt`` costs what it costs in Lambda.
+# PyJWT (the floor's) imports ``cryptography`` when installed (the dev venv has it for moto;
+# Lambda's runtime does not): hide it so ``import jwt`` costs what it costs in Lambda.
 sys.modules["cryptography"] = None  # type: ignore[assignment]
 # Run by path, so sys.path[0] is bench/: import from the project instead, as Lambda does.
 sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -55,125 +52,76 @@ def stub_clients(responses: dict) -> None:
     botocore.session.Session.create_client = create_client
 
 
-def choose_clients(which: str) -> None:
-    """Before the app is imported: the app's clients made by ``which`` (see the docstring)."""
-    import types
+def boto3_clients() -> None:
+    """Before the app is imported: its clients made by ``boto3.client`` (boto3's default
+    session) instead of its own botocore session."""
+    import chalicelib.storage.client as clients
 
-    if which == "botocore":
-        shim = types.ModuleType("boto3")
-        session: list = []
+    def boto3_client(service: str, **kwargs: object) -> object:
+        import boto3
 
-        def client(service: str, **kwargs: object) -> object:
-            import botocore.session
+        return boto3.client(service, **kwargs)
 
-            if not session:
-                session.append(botocore.session.get_session())
-            return session[0].create_client(service, **kwargs)
-
-        shim.client = client  # type: ignore[attr-defined]
-        sys.modules["boto3"] = shim
-    elif which == "boto3":
-        import chalicelib.storage.client as clients
-
-        if hasattr(clients, "_session"):  # botocore-level: make them through boto3 instead
-
-            def boto3_client(service: str, **kwargs: object) -> object:
-                import boto3
-
-                return boto3.client(service, **kwargs)
-
-            clients._create_client = boto3_client
+    clients._create_client = boto3_client
 
 
-def set_up_observability(which: str, event: dict) -> None:
-    """Set up logging and metrics and write one request's line and metrics, with our stdlib
-    module or with Powertools for AWS Lambda (for ``bench/observability_cost.py``)."""
-    if which == "stdlib":
-        import logging
-
-        from chalice import Response
-        from chalice.app import Request
-
-        from chalicelib import observability
-
-        logger = logging.getLogger("bench-stdlib")
-        observability.configure_logging(logger, {})
-        request_log = observability.RequestLog(logger, "dev")
-        request_log(Request(event), lambda _: Response(body="", status_code=200))
-    elif which == "powertools":
-        from aws_lambda_powertools import Logger, Metrics
-        from aws_lambda_powertools.metrics import MetricUnit
-
-        logger = Logger(service="bench-powertools")  # not the app's logger name
-        metrics = Metrics(namespace="TasksApi", service="bench-powertools")
-        logger.info("request", extra={"route": event["resource"], "status": 200})
-        metrics.add_dimension(name="Route", value=f"{event['httpMethod']} {event['resource']}")
-        metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
-        metrics.add_metric(name="Latency", unit=MetricUnit.Milliseconds, value=1.0)
-        metrics.flush_metrics()
-    else:
-        raise SystemExit(f"unknown observability {which!r}")
-
-
-def serve(scenario: str, payload: dict) -> tuple[float, float, object]:
-    """Import, then serve the event; the time of each step, and the outcome.
-
-    With ``observability`` in the payload, logging and metrics are set up (and used once)
-    first: after the floor's client, or before the app is imported."""
+def serve(kind: str, payload: dict) -> tuple[float, float, object]:
+    """Import, then serve the event; the time of each step, and the outcome."""
     event = payload.get("event")
-    observability = payload.get("observability")
     begin = time.perf_counter()
-    if scenario == "floor":
+    if kind == "floor":
         import boto3
         import chalice
-        import jwt
+        import jwt  # noqa: F401
 
         import_s = time.perf_counter() - begin
         request_begin = time.perf_counter()
         boto3.client("dynamodb", region_name=payload["region"])
-        if observability:
-            set_up_observability(observability, payload["observability_event"])
         outcome: object = "client created"
-    elif scenario == "floor_botocore":  # what-if: the same, skipping boto3 (and s3transfer)
+    elif kind == "floor_botocore":  # what the app cannot do without: Chalice, one client
         import botocore.session
         import chalice  # noqa: F401 - imported for its cost
-        import jwt  # noqa: F401
 
         import_s = time.perf_counter() - begin
         request_begin = time.perf_counter()
         botocore.session.get_session().create_client("dynamodb", region_name=payload["region"])
         outcome = "client created"
-    elif scenario == "fastapi":
+    elif kind == "fastapi":
         from bench.fastapi_baseline import handler
 
         import_s = time.perf_counter() - begin
         request_begin = time.perf_counter()
         outcome = handler(event, None)
-    elif scenario in ("request", "authorizer"):
-        if observability:
-            set_up_observability(observability, payload["observability_event"])
-        if payload.get("clients"):
-            choose_clients(payload["clients"])
+    elif kind in ("request", "authorizer"):
+        if payload.get("clients") == "boto3":
+            boto3_clients()
         import app
 
         import_s = time.perf_counter() - begin
         stub_clients(payload["responses"])  # set-up, not the app's cost
         request_begin = time.perf_counter()
-        handler = app.app if scenario == "request" else app.jwt_authorizer
+        handler = app.app if kind == "request" else app.jwt_authorizer
         outcome = handler(event, None)
+    elif kind == "after_restore":  # SnapStart: init ran before the snapshot
+        import app
+        from chalicelib import runtime
+
+        stub_clients(payload["responses"])
+        runtime.ssm_client()
+        import_s = time.perf_counter() - begin
+        request_begin = time.perf_counter()
+        outcome = app.jwt_authorizer(event, None)
     else:
-        raise SystemExit(f"unknown scenario {scenario!r}")
+        raise SystemExit(f"unknown kind {kind!r}")
     return import_s, time.perf_counter() - request_begin, outcome
 
 
 def main() -> None:
-    scenario = sys.argv[1]
+    kind = sys.argv[1]
     payload = json.loads(sys.stdin.read())
     if payload.get("task_root"):  # what ships, as Lambda runs it: the task root, no project
         sys.path[0] = payload["task_root"]
-    elif payload.get("bundle"):  # deployment.zip unpacked: app, chalicelib, chalice, jwt from it
-        sys.path.insert(0, payload["bundle"])
-    import_s, request_s, outcome = serve(scenario, payload)
+    import_s, request_s, outcome = serve(kind, payload)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     # ru_maxrss would include the parent's peak (Linux keeps it across exec); VmHWM does not.
     peak_kib = usage.ru_maxrss
@@ -194,8 +142,13 @@ def main() -> None:
                 "max_rss_kib": peak_kib,
                 "outcome": outcome,
             }
-        )
+        ),
+        flush=True,
     )
+    # No interpreter teardown (freeing every module, client and loaded model: 60-100 ms
+    # here): a Lambda cold start ends with the answer and never pays it, and it would favour
+    # whichever process loaded less. The parent's wall time is spawn to answer.
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """Package size: ``chalice package --stage dev`` of a clean copy of the project, and what is
-inside ``deployment.zip``. The unpacked bundle also serves the "as deployed" cold starts.
+inside ``deployment.zip``.
 """
 
 from __future__ import annotations
@@ -58,13 +58,6 @@ def build(out_dir: Path) -> tuple[Path, float]:
         check=True,
     )
     return out_dir / "package" / "deployment.zip", time.perf_counter() - started
-
-
-def unpack(archive: Path, into: Path) -> Path:
-    """The bundle as Lambda sees it in /var/task (no .pyc, none written: see the caller)."""
-    with zipfile.ZipFile(archive) as bundle:
-        bundle.extractall(into)
-    return into
 
 
 def measure(archive: Path, package_seconds: float) -> Package:

@@ -219,7 +219,8 @@ def _cold_section(results: Results) -> list[str]:
         "and serves one event through the Lambda entry point; storage is stubbed below "
         "botocore's serializer. The package rows run the built deployment.zip under Python "
         "3.13 with only boto3; the others run the working tree. Rounds after a discarded "
-        "warm-up round, scenarios shuffled in each; wall time from spawn to exit.",
+        "warm-up round, scenarios shuffled in each; wall time from spawn to the answer (the "
+        "child exits without interpreter teardown, which a Lambda cold start never pays).",
         "",
         _table(
             f"scenario|median ms|IQR ms|{TIMES} its baseline (IQR)|import ms|first request ms|"

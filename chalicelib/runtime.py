@@ -1,7 +1,9 @@
 """The composition root: builds each collaborator once per Lambda container, on first use.
 
 Nothing is built at import time, so the authorizer never creates a DynamoDB client and a
-cold start pays only for what its first request needs.
+cold start pays only for what its first request needs. The accounts, sessions and purge
+services (and the password hashing, refresh tokens and records they bring) are imported by
+their builders too: the task routes and the authorizer, most cold starts, never load them.
 """
 
 from __future__ import annotations
@@ -12,21 +14,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from chalicelib import config
-from chalicelib.auth import passwords
 from chalicelib.auth.signing_secret import SigningKeys, load_signing_keys
 from chalicelib.auth.tokens import Principal, TokenService
 from chalicelib.config import Settings
 from chalicelib.domain.cursors import CursorCodec
 from chalicelib.domain.ids import is_valid_id
 from chalicelib.errors import ConfigurationError
-from chalicelib.services.account_purge import (
-    AccountPurge,
-    BackgroundPurge,
-    LambdaBackgroundPurge,
-    ThreadBackgroundPurge,
-)
-from chalicelib.services.accounts import AccountService
-from chalicelib.services.sessions import SessionService
 from chalicelib.services.tasks import TaskService
 from chalicelib.storage.client import (
     create_cognito_client,
@@ -36,14 +29,16 @@ from chalicelib.storage.client import (
 )
 from chalicelib.storage.closed_accounts import ClosedAccounts
 from chalicelib.storage.idempotency import IdempotencyRepository
-from chalicelib.storage.records import RecordsRepository
-from chalicelib.storage.sessions import SessionRepository
 from chalicelib.storage.tasks import TaskRepository
 from chalicelib.storage.users import UserRepository
 
-if TYPE_CHECKING:  # imported on first use: the builtin mode's cold starts do not load them
+if TYPE_CHECKING:  # imported on first use: cold starts of the routes that need none skip them
     from chalicelib.auth.oidc import OidcVerifier
+    from chalicelib.services.account_purge import AccountPurge
+    from chalicelib.services.accounts import AccountService
     from chalicelib.services.identity import CognitoAccounts
+    from chalicelib.services.sessions import SessionService
+    from chalicelib.storage.records import RecordsRepository
 
 
 @functools.cache
@@ -90,7 +85,11 @@ def ssm_client() -> Any:
 
 @functools.cache
 def signing_keys() -> SigningKeys:
-    return load_signing_keys(settings(), ssm_client)
+    """Read through the Parameters and Secrets Lambda Extension where the function has it
+    (``PARAMETERS_SECRETS_EXTENSION_HTTP_PORT``), else with the SSM client."""
+    from chalicelib.storage import parameters_extension  # cold starts without secrets skip it
+
+    return load_signing_keys(settings(), ssm_client, parameters_extension.reader(os.environ))
 
 
 @functools.cache
@@ -139,6 +138,8 @@ def cognito_accounts() -> CognitoAccounts:
 
 @functools.cache
 def records_repository() -> RecordsRepository:
+    from chalicelib.storage.records import RecordsRepository
+
     return RecordsRepository(dynamodb_client(), settings().records_table)
 
 
@@ -154,6 +155,9 @@ def task_repository() -> TaskRepository:
 
 @functools.cache
 def session_service() -> SessionService:
+    from chalicelib.services.sessions import SessionService
+    from chalicelib.storage.sessions import SessionRepository
+
     config = settings()
     return SessionService(
         SessionRepository(dynamodb_client(), config.sessions_table),
@@ -171,6 +175,13 @@ def lambda_client() -> Any:
 def account_purge() -> AccountPurge:
     """On AWS stages the rest of a large purge goes to the ``purge_account`` function
     (``PURGE_FUNCTION_NAME``); locally, to a thread of the local server."""
+    from chalicelib.services.account_purge import (
+        AccountPurge,
+        BackgroundPurge,
+        LambdaBackgroundPurge,
+        ThreadBackgroundPurge,
+    )
+
     function_name = os.environ.get("PURGE_FUNCTION_NAME")
     background: BackgroundPurge
     if function_name:
@@ -184,6 +195,9 @@ def account_purge() -> AccountPurge:
 
 @functools.cache
 def account_service() -> AccountService:
+    from chalicelib.auth import passwords
+    from chalicelib.services.accounts import AccountService
+
     return AccountService(
         user_repository(),
         records_repository(),

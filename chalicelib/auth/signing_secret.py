@@ -7,7 +7,10 @@ the local stage may pass the secrets themselves in ``TOKEN_SIGNING_SECRET`` and
 signed with the previous one stay valid, so rotating the secret logs nobody out. The
 caller caches the result for the life of the container. An SSM that throttles or does not
 answer within the request's budget is ``ServiceUnavailable`` (503, retry later); anything
-else wrong with a secret is a ``ConfigurationError``.
+else wrong with a secret is a ``ConfigurationError``. Where the function has the AWS
+Parameters and Secrets Lambda Extension, the parameters are read through it first
+(``storage.parameters_extension``: no SSM client to create); SSM decides whatever the
+extension does not answer clearly.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import functools
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -28,6 +31,9 @@ from chalicelib.storage.client import (
     UNANSWERED_CALL_ERRORS,
     error_code,
 )
+
+if TYPE_CHECKING:
+    from chalicelib.storage.parameters_extension import Reader
 
 MIN_SECRET_BYTES = 32
 
@@ -55,9 +61,16 @@ def key_id(secret: bytes) -> str:
     return hashlib.sha256(b"tasks-api/kid/v1" + secret).hexdigest()[:16]
 
 
-def load_signing_keys(settings: Settings, ssm_client: Callable[[], Any]) -> SigningKeys:
+def load_signing_keys(
+    settings: Settings, ssm_client: Callable[[], Any], extension: Reader | None = None
+) -> SigningKeys:
+    """The stage's secrets; ``ssm_client`` is called only if SSM itself must be asked."""
     current = _load(
-        settings, settings.signing_secret, settings.signing_secret_parameter, ssm_client
+        settings,
+        settings.signing_secret,
+        settings.signing_secret_parameter,
+        ssm_client,
+        extension,
     )
     if current is None:
         raise ConfigurationError(
@@ -69,6 +82,7 @@ def load_signing_keys(settings: Settings, ssm_client: Callable[[], Any]) -> Sign
         settings.previous_signing_secret,
         settings.previous_signing_secret_parameter,
         ssm_client,
+        extension,
         optional=True,
     )
     return SigningKeys(current=current, previous=previous)
@@ -79,10 +93,18 @@ def _load(
     plain: str | None,
     parameter: str | None,
     ssm_client: Callable[[], Any],
+    extension: Reader | None,
     *,
     optional: bool = False,
 ) -> bytes | None:
-    if parameter:
+    answer = extension(parameter) if extension and parameter else None
+    if answer is not None:  # the extension answered clearly
+        if answer.value is None:  # no such parameter
+            if optional:
+                return None
+            raise ConfigurationError(f"cannot read SSM parameter {parameter}")
+        secret = answer.value.encode("utf-8")
+    elif parameter:
         try:
             response = ssm_client().get_parameter(Name=parameter, WithDecryption=True)
         except ClientError as error:

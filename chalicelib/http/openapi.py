@@ -81,9 +81,7 @@ def _from_ranges(ranges: Iterable[tuple[int, int]]) -> list[str]:
 @functools.cache
 def trimmable_class() -> str:
     """What trimming removes from both ends: white space and default-ignorable code points."""
-    return _character_class(
-        _white_space() + _from_ranges(validation.DEFAULT_IGNORABLE_RANGES)
-    )
+    return _character_class(_white_space() + _from_ranges(validation.DEFAULT_IGNORABLE_RANGES))
 
 
 @functools.cache

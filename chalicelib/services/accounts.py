@@ -74,9 +74,7 @@ class AccountService:
         one's hash, and end every session of the user."""
         self._current_user(principal)  # a closed account has no password to change
         try:
-            user = self._check_password(
-                principal.username, change.current_password, client_address
-            )
+            user = self._check_password(principal.username, change.current_password, client_address)
         except InvalidCredentials:
             if not self._has_password(principal, change.new_password):
                 raise

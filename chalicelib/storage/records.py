@@ -130,5 +130,3 @@ def login_counter_for_username(username: str) -> str:
 def _digest(text: str) -> str:
     # Hashed: a username as sent may be any size, and locked unknown names look like real ones.
     return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()
-
-

@@ -91,9 +91,7 @@ class SessionRepository:
 
     def end(self, user_id: str, session_id: str) -> None:
         """End one session (logout, or a spent token presented again); idempotent."""
-        call_storage(
-            self._client.delete_item, TableName=self._table, Key=_key(user_id, session_id)
-        )
+        call_storage(self._client.delete_item, TableName=self._table, Key=_key(user_id, session_id))
 
     def end_if_presented(self, presented: PresentedToken) -> None:
         """End the session if ``presented`` is its live token or an earlier one (logout).
