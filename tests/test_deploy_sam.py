@@ -36,7 +36,7 @@ from moto import mock_aws
 from chalicelib.http.gateway_responses import CONTRACT_RESPONSES
 from chalicelib.http.web import cors_config
 from chalicelib.observability import NAMESPACE
-from chalicelib.storage import table_layout
+from chalicelib.storage import parameters_extension, table_layout
 from deploy import chalice_package, sam
 from deploy.stage import API_HANDLER, Grant, Stage, chalice_config, grants, load_stage
 from tests.gateway_assertions import assert_contract_gateway_responses
@@ -855,6 +855,43 @@ def test_the_identity_provider_is_builtin_unless_the_parameter_says_cognito(
 
 
 COGNITO_SETTINGS = ("IDENTITY_PROVIDER", "OIDC_ISSUER", "OIDC_AUDIENCE", "COGNITO_USER_POOL_ID")
+
+
+EXTENSION_LAYER = {"Ref": "ParametersSecretsExtensionLayerArn"}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_secrets_extension_is_off_unless_its_layer_is_given_and_then_only_for_secret_readers(
+    stage: str, templates: dict[str, dict[str, Any]]
+) -> None:
+    """ParametersSecretsExtensionLayerArn (empty by default): set, the API handler and the
+    authorizer get AWS's layer and the port chalicelib/storage/parameters_extension.py
+    reads; the purge function, which reads no secret, neither."""
+    template = templates[stage]
+    parameter = template["Parameters"]["ParametersSecretsExtensionLayerArn"]
+    assert parameter["Default"] == ""
+    pattern = re.compile(parameter["AllowedPattern"])
+    assert pattern.fullmatch("")
+    aws_layer = "arn:aws:lambda:eu-west-1:123456789012:layer:"
+    assert pattern.fullmatch(aws_layer + "AWS-Parameters-and-Secrets-Lambda-Extension-Arm64:12")
+    assert not pattern.fullmatch(aws_layer + "someone-elses-layer:1")
+    assert template["Conditions"]["UseParametersSecretsExtension"] == {
+        "Fn::Not": [{"Fn::Equals": [EXTENSION_LAYER, ""]}]
+    }
+    resources = template["Resources"]
+    for function_id, (name, _, _) in APP_FUNCTIONS.items():
+        properties = resources[function_id]["Properties"]
+        variables = properties["Environment"]["Variables"]
+        if name == "purge_account":
+            assert "Layers" not in properties
+            assert parameters_extension.PORT_VARIABLE not in variables
+            continue
+        assert properties["Layers"] == {
+            "Fn::If": ["UseParametersSecretsExtension", [EXTENSION_LAYER], NO_VALUE]
+        }, function_id
+        assert variables[parameters_extension.PORT_VARIABLE] == {
+            "Fn::If": ["UseParametersSecretsExtension", "2773", NO_VALUE]
+        }, function_id
 
 
 @pytest.mark.parametrize("stage", STAGES)

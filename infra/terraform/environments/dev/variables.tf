@@ -69,3 +69,9 @@ variable "api_type" {
   type        = string
   default     = "rest"
 }
+
+variable "parameters_secrets_extension_layer_arn" {
+  description = "The AWS Parameters and Secrets Lambda Extension layer's ARN for this region and architecture, or null: the functions then read the signing secrets with their SSM client (docs/operations.md, Function memory and secrets)."
+  type        = string
+  default     = null
+}

@@ -29,6 +29,8 @@ module "tasks_api" {
 
   api_type = var.api_type
 
+  parameters_secrets_extension_layer_arn = var.parameters_secrets_extension_layer_arn
+
   identity_provider           = var.identity_provider
   cognito_advanced_security   = var.cognito_advanced_security
   cognito_allow_password_auth = var.cognito_allow_password_auth

@@ -19,11 +19,18 @@ resource "aws_lambda_function" "this" {
   memory_size   = var.lambda_memory_sizes[each.key]
   timeout       = var.lambda_timeout_seconds
 
+  layers = (var.parameters_secrets_extension_layer_arn != null && contains(local.secret_readers, each.key)
+    ? [var.parameters_secrets_extension_layer_arn]
+  : [])
+
   filename         = var.package_path
   source_code_hash = filebase64sha256(var.package_path)
 
   environment {
-    variables = local.environment
+    variables = merge(
+      local.environment,
+      contains(local.secret_readers, each.key) ? local.extension_environment : {},
+    )
   }
 
   logging_config {

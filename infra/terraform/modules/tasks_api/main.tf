@@ -77,4 +77,12 @@ locals {
     # must start new containers. Changing this variable does that in the same apply.
     TOKEN_SIGNING_SECRET_VERSION = tostring(var.signing_secret_version)
   }, local.cognito_environment) # empty in the builtin mode (cognito.tf)
+
+  # The functions that read the signing secrets, and what the Parameters and Secrets
+  # extension adds to them when it is configured (chalicelib/storage/parameters_extension.py
+  # reads through it only when the port is set).
+  secret_readers = ["api_handler", "jwt_authorizer"]
+  extension_environment = var.parameters_secrets_extension_layer_arn == null ? {} : {
+    PARAMETERS_SECRETS_EXTENSION_HTTP_PORT = "2773"
+  }
 }

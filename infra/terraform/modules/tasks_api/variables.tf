@@ -171,6 +171,17 @@ variable "signing_secret_version" {
   }
 }
 
+variable "parameters_secrets_extension_layer_arn" {
+  description = "ARN of the AWS Parameters and Secrets Lambda Extension layer for this region and architecture (AWS's table: https://docs.aws.amazon.com/systems-manager/latest/userguide/ps-integration-lambda-extensions.html). Set, the API handler and the authorizer read the signing secrets through it instead of creating an SSM client (a cold start 0.76x the floor against 0.91x, docs/benchmarks.md); null (the default) leaves them on their SSM client."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.parameters_secrets_extension_layer_arn == null || can(regex("^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:layer:AWS-Parameters-and-Secrets-Lambda-Extension[A-Za-z0-9-]*:[0-9]+$", var.parameters_secrets_extension_layer_arn))
+    error_message = "parameters_secrets_extension_layer_arn: null, or a version ARN of AWS's AWS-Parameters-and-Secrets-Lambda-Extension layer."
+  }
+}
+
 # --- identity provider ------------------------------------------------------------------------
 
 variable "identity_provider" {
