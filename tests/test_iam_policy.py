@@ -653,7 +653,9 @@ def test_config_gives_every_function_a_policy_file_of_its_own() -> None:
     config = chalice_config()
     assert config["autogen_policy"] is False
     assert "iam_policy_file" not in config  # no file for every stage's functions
-    assert "lambda_functions" not in config
+    # Top-level per-function settings hold memory sizes only, never a policy file.
+    for function, settings in config.get("lambda_functions", {}).items():
+        assert set(settings) == {"lambda_memory_size"}, function
     for name, stage in config["stages"].items():
         assert stage.get("autogen_policy", False) is False, name
         if name == "local":  # chalice local only; never deployed
