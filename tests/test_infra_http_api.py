@@ -14,7 +14,6 @@ feeds the authorizer the HTTP API's 1.0 event as AWS documents it.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -28,7 +27,6 @@ from deploy.stage import load_stage
 from tests.support import Api
 from tests.test_infra_terraform import (  # noqa: F401 - fixtures used by name
     ACCOUNT,
-    ENVIRONMENTS_DIR,
     MODULE,
     REGION,
     REST_API_RESOURCES,
@@ -36,17 +34,17 @@ from tests.test_infra_terraform import (  # noqa: F401 - fixtures used by name
     TERRAFORM,
     TOOL_TIMEOUT,
     Plan,
-    _init,
     _invoke_arn,
     _plan_variables,
     _run,
     _terraform_env,
-    _test_override,
     artifacts,
     canary_endpoint,
+    environment_variant,
     expected_addresses,
     moto_endpoint,
     needs_terraform,
+    plan_in,
     workspace,
 )
 
@@ -111,18 +109,6 @@ def test_the_authorizer_answers_the_http_api_payload_1_0_event(inprocess_api: Ap
     assert (statement["Effect"], statement["Resource"]) == ("Deny", [f"{api}/$default/*/*"])
 
 
-def _copy_environment(root: Path, stage: str, name: str) -> Path:
-    directory = root / "environments" / name
-    shutil.copytree(
-        ENVIRONMENTS_DIR / stage,
-        directory,
-        ignore=shutil.ignore_patterns(
-            ".terraform", ".terraform.lock.hcl", "*.tfstate*", "terraform.tfvars", "backend.hcl"
-        ),
-    )
-    return directory
-
-
 @pytest.fixture(scope="module")
 def http_plans(
     workspace: Path,  # noqa: F811 - the imported fixture
@@ -136,17 +122,13 @@ def http_plans(
         pytest.skip("terraform is not on PATH: install Terraform >= 1.11 to run these tests")
 
     def run(stage: str) -> Plan:
-        directory = _copy_environment(workspace, stage, f"{stage}-http")
-        override = _test_override(moto_endpoint, canary_endpoint)
-        (directory / "zz_test_override.tf.json").write_text(json.dumps(override))
-        _init(directory)
+        directory = environment_variant(
+            workspace, stage, f"{stage}-http", moto_endpoint, canary_endpoint
+        )
         variables = [*_plan_variables(stage, artifacts[stage]), "-var=api_type=http"]
         apply = [TERRAFORM, "apply", "-auto-approve", "-input=false", "-no-color", "-lock=false"]
         _run([*apply, f"-target={MODULE}{HTTP_API}", *variables], directory)
-        command = [TERRAFORM, "plan", "-input=false", "-no-color", "-lock=false", "-out=tfplan"]
-        result = _run([*command, *variables], directory)
-        plan = _run([TERRAFORM, "show", "-json", "tfplan"], directory).stdout
-        return Plan(stage, directory, {}, result.stdout + result.stderr, json.loads(plan), plan)
+        return plan_in(directory, stage, variables)
 
     with ThreadPoolExecutor(max_workers=len(STAGES)) as pool:
         return dict(zip(STAGES, pool.map(run, STAGES), strict=True))

@@ -7,8 +7,6 @@ Planned against moto like tests/test_infra_terraform.py, in a copy of the dev en
 
 from __future__ import annotations
 
-import json
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -17,22 +15,20 @@ import pytest
 from chalicelib.storage import parameters_extension
 from deploy.stage import load_stage
 from tests.test_infra_terraform import (  # noqa: F401 - fixtures used by name
-    ENVIRONMENTS_DIR,
     FUNCTIONS,
     REGION,
     TERRAFORM,
     TOOL_TIMEOUT,
     Plan,
-    _init,
     _plan_variables,
-    _run,
     _terraform_env,
-    _test_override,
     artifacts,
     canary_endpoint,
+    environment_variant,
     expected_addresses,
     moto_endpoint,
     needs_terraform,
+    plan_in,
     workspace,
 )
 
@@ -52,25 +48,14 @@ def extension_plan(
 ) -> Plan:
     if TERRAFORM is None:
         pytest.skip("terraform is not on PATH: install Terraform >= 1.11 to run these tests")
-    directory = workspace / "environments" / "dev-extension"
-    shutil.copytree(
-        ENVIRONMENTS_DIR / "dev",
-        directory,
-        ignore=shutil.ignore_patterns(
-            ".terraform", ".terraform.lock.hcl", "*.tfstate*", "terraform.tfvars", "backend.hcl"
-        ),
+    directory = environment_variant(
+        workspace, "dev", "dev-extension", moto_endpoint, canary_endpoint
     )
-    override = _test_override(moto_endpoint, canary_endpoint)
-    (directory / "zz_test_override.tf.json").write_text(json.dumps(override))
-    _init(directory)
     variables = [
         *_plan_variables("dev", artifacts["dev"]),
         f"-var=parameters_secrets_extension_layer_arn={LAYER_ARN}",
     ]
-    command = [TERRAFORM, "plan", "-input=false", "-no-color", "-lock=false", "-out=tfplan"]
-    result = _run([*command, *variables], directory)
-    plan = _run([TERRAFORM, "show", "-json", "tfplan"], directory).stdout
-    return Plan("dev", directory, {}, result.stdout + result.stderr, json.loads(plan), plan)
+    return plan_in(directory, "dev", variables)
 
 
 @pytest.mark.e2e

@@ -502,18 +502,39 @@ def _plan_variables(stage: str, artifacts: Path) -> list[str]:
     return [f"-var={name}={value}" for name, value in variables.items()]
 
 
+# What a working copy of infra/terraform may hold that a test's copy must not.
+LOCAL_LEFTOVERS = shutil.ignore_patterns(
+    ".terraform", ".terraform.lock.hcl", "*.tfstate*", "terraform.tfvars", "backend.hcl"
+)
+
+
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of infra/terraform (so ../../modules resolves), without local leftovers."""
     copy = tmp_path_factory.mktemp("infra") / "terraform"
-    shutil.copytree(
-        INFRA_DIR,
-        copy,
-        ignore=shutil.ignore_patterns(
-            ".terraform", ".terraform.lock.hcl", "*.tfstate*", "terraform.tfvars", "backend.hcl"
-        ),
-    )
+    shutil.copytree(INFRA_DIR, copy, ignore=LOCAL_LEFTOVERS)
     return copy
+
+
+def environment_variant(
+    workspace: Path, stage: str, name: str, moto_endpoint: str, canary_endpoint: str
+) -> Path:
+    """A copy of ``stage``'s environment named ``name`` beside it, pointed at moto and
+    initialised: for plans with variables of their own (the cognito mode, the HTTP API...)."""
+    directory = workspace / "environments" / name
+    shutil.copytree(ENVIRONMENTS_DIR / stage, directory, ignore=LOCAL_LEFTOVERS)
+    override = _test_override(moto_endpoint, canary_endpoint)
+    (directory / "zz_test_override.tf.json").write_text(json.dumps(override))
+    _init(directory)
+    return directory
+
+
+def plan_in(directory: Path, stage: str, variables: list[str]) -> Plan:
+    """``terraform plan`` in ``directory`` with ``variables``, read back as JSON."""
+    command = [TERRAFORM or "terraform", "plan", "-input=false", "-no-color", "-lock=false"]
+    result = _run([*command, "-out=tfplan", *variables], directory)
+    plan = _run([TERRAFORM or "terraform", "show", "-json", "tfplan"], directory).stdout
+    return Plan(stage, directory, {}, result.stdout + result.stderr, json.loads(plan), plan)
 
 
 @pytest.fixture(scope="module")
@@ -1039,27 +1060,16 @@ def cognito_plans(
         pytest.skip("terraform is not on PATH: install Terraform >= 1.11 to run these tests")
 
     def run(stage: str) -> Plan:
-        directory = workspace / "environments" / f"{stage}-cognito"
-        shutil.copytree(
-            ENVIRONMENTS_DIR / stage,
-            directory,
-            ignore=shutil.ignore_patterns(
-                ".terraform", ".terraform.lock.hcl", "*.tfstate*", "terraform.tfvars", "backend.hcl"
-            ),
+        directory = environment_variant(
+            workspace, stage, f"{stage}-cognito", moto_endpoint, canary_endpoint
         )
-        override = _test_override(moto_endpoint, canary_endpoint)
-        (directory / "zz_test_override.tf.json").write_text(json.dumps(override))
-        _init(directory)
         variables = [*_plan_variables(stage, artifacts[stage]), *_cognito_variables(stage)]
         apply = [TERRAFORM, "apply", "-auto-approve", "-input=false", "-no-color", "-lock=false"]
         _run(
             [*apply, f"-target={MODULE}aws_cognito_user_pool_client.this[0]", *variables],
             directory,
         )
-        command = [TERRAFORM, "plan", "-input=false", "-no-color", "-lock=false", "-out=tfplan"]
-        result = _run([*command, *variables], directory)
-        plan = _run([TERRAFORM, "show", "-json", "tfplan"], directory).stdout
-        return Plan(stage, directory, {}, result.stdout + result.stderr, json.loads(plan), plan)
+        return plan_in(directory, stage, variables)
 
     with ThreadPoolExecutor(max_workers=len(STAGES)) as pool:
         return dict(zip(STAGES, pool.map(run, STAGES), strict=True))
