@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
 import requests
 from chalice.test import Client
 from moto import mock_aws
+from moto.dynamodb.responses import DynamoHandler
 
 from chalicelib import runtime
 from chalicelib.auth import passwords
@@ -52,8 +55,20 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture
-def moto_tables(aws_env: None) -> Iterator[object]:
-    """In-process moto with the service's tables; yields the DynamoDB client to inspect."""
+def moto_tables(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """In-process moto with the service's tables; yields the DynamoDB client to inspect.
+
+    One DynamoDB request at a time, as devstack/dynamodb_server.py serialises the local
+    server's: moto applies a write without locking the item, so two threads' conditional
+    writes could both pass their condition, which DynamoDB never allows."""
+    lock = threading.RLock()
+    call_action = DynamoHandler.call_action
+
+    def one_at_a_time(handler: DynamoHandler) -> Any:
+        with lock:
+            return call_action(handler)
+
+    monkeypatch.setattr(DynamoHandler, "call_action", one_at_a_time)
     with mock_aws():
         client = boto3.client("dynamodb")
         table_layout.create_missing_tables(client, Settings.from_environ(os.environ))
@@ -78,7 +93,7 @@ def inprocess_api(chalice_client: Client) -> Api:
 def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     """The real local stack (moto server + chalice local), shared by the e2e tests."""
     log = (tmp_path_factory.mktemp("stack") / "stack.log").open("w")
-    with LocalStack(output=log) as stack:
+    with LocalStack(output=log, cheap_password_hashing=True) as stack:
         yield stack
     log.close()
 
