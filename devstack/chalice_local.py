@@ -33,12 +33,14 @@ from chalice import local
 from chalice import test as chalice_test
 from chalice.cli import cli
 
+from chalicelib.auth import passwords
 from chalicelib.auth.authorizer import (
     UNAVAILABLE_BODY,
     UNAVAILABLE_RETRY_AFTER_SECONDS,
     UNAVAILABLE_STATUS,
 )
 from chalicelib.http.gateway_responses import CONTRACT_RESPONSES
+from devstack.stack import CHEAP_PASSWORD_HASHING_VARIABLE
 
 LISTEN_BACKLOG = 128
 _peer = threading.local()  # the handler thread's client address, read by the event converter
@@ -159,9 +161,19 @@ def install_gateway() -> None:
     chalice_test.LocalGateway = ContractLocalGateway  # type: ignore[misc]
 
 
+# The test suite's shared stack hashes new passwords at a token cost, as its in-process
+# tests do (tests/conftest.py, CHEAP_SCRYPT): nearly every HTTP test registers and logs in
+# a user of its own, and the real cost (about 0.25 s a hash) was most of their time.
+# Verifying reads the cost from the stored hash, so nothing else changes. LocalStack sets
+# the variable only when asked (``cheap_password_hashing``); make run never does.
+CHEAP_SCRYPT = passwords.ScryptParameters(log2_n=4, r=1, p=1)
+
+
 def install() -> None:
     """Patch chalice's local server in this process (before ``chalice local`` runs)."""
     install_gateway()
+    if os.environ.get(CHEAP_PASSWORD_HASHING_VARIABLE) == "1":
+        passwords.DEFAULT_PARAMETERS = CHEAP_SCRYPT
     local.LambdaEventConverter = PeerAddressEventConverter  # type: ignore[misc]
     local.create_local_server = create_local_server
 

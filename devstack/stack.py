@@ -42,6 +42,11 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+# Set for the API process when LocalStack is asked for cheap password hashing (read by
+# devstack.chalice_local); removed otherwise, whatever the shell has.
+CHEAP_PASSWORD_HASHING_VARIABLE = "DEVSTACK_CHEAP_PASSWORD_HASHING"  # noqa: S105 - a name
+
+
 class LocalStack:
     """The API on ``http://127.0.0.1:<port>`` backed by a DynamoDB-protocol server.
 
@@ -50,6 +55,8 @@ class LocalStack:
     ``identity_provider`` is ``"builtin"`` (the default: the API's own user store) or
     ``"cognito"``: a user pool and app client in the moto server (``devstack.cognito``),
     whose tokens the API then verifies; ``user_pool`` describes them.
+    ``cheap_password_hashing``: new passwords are hashed at a token scrypt cost (the test
+    suite's shared stack; see ``devstack.chalice_local``), never for make run.
     """
 
     def __init__(
@@ -61,6 +68,7 @@ class LocalStack:
         output: IO[Any] | None = None,
         autoreload: bool = False,
         identity_provider: str = BUILTIN,
+        cheap_password_hashing: bool = False,
     ) -> None:
         self.port = port or free_port()
         self.dynamodb = dynamodb
@@ -68,6 +76,7 @@ class LocalStack:
         self.output = output
         self.autoreload = autoreload
         self.identity_provider = identity_provider
+        self.cheap_password_hashing = cheap_password_hashing
         self.dynamodb_endpoint: str | None = None
         self.moto_endpoint: str | None = None
         self.user_pool: LocalUserPool | None = None
@@ -128,6 +137,9 @@ class LocalStack:
         env = self.environ
         env["STAGE"] = LOCAL_STAGE
         env["IDENTITY_PROVIDER"] = self.identity_provider  # not whatever the shell had
+        env.pop(CHEAP_PASSWORD_HASHING_VARIABLE, None)  # only when asked, below
+        if self.cheap_password_hashing:
+            env[CHEAP_PASSWORD_HASHING_VARIABLE] = "1"
         env.setdefault("AWS_DEFAULT_REGION", env.get("AWS_REGION", "us-east-1"))
         for variable in SIGNING_SECRETS:  # the rules make run checks before calling us
             check_signing_secret(variable, env.get(variable))

@@ -14,7 +14,10 @@ import boto3
 import pytest
 import requests
 
-from devstack.stack import LocalStack, free_port
+from chalicelib.auth import passwords
+from chalicelib.storage.table_layout import USERNAME
+from devstack import chalice_local
+from devstack.stack import CHEAP_PASSWORD_HASHING_VARIABLE, LocalStack, free_port
 from tests.support import Api, unique_username
 
 pytestmark = pytest.mark.e2e
@@ -136,6 +139,42 @@ def test_racing_registrations_of_one_name_yield_exactly_one_201(
     assert http_api.login(name, "racing password").status == 200
 
 
+def _stored_hash_cost(stack: LocalStack, username: str) -> tuple[int, int, int]:
+    """The scrypt cost (log2 N, r, p) of ``username``'s stored password hash."""
+    dynamodb = boto3.client(
+        "dynamodb",
+        endpoint_url=stack.dynamodb_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    item = dynamodb.get_item(TableName="tasks-api-local-users", Key={USERNAME: {"S": username}})
+    _, log2_n, r, p, _, _ = item["Item"]["password_hash"]["S"].split("$")
+    return int(log2_n), int(r), int(p)
+
+
+def test_the_suites_shared_stack_hashes_cheaply_and_verifies_as_ever(
+    local_stack: LocalStack, http_api: Api
+) -> None:
+    """tests/conftest.py asks the shared stack for cheap hashing (devstack.chalice_local):
+    a hash made there has the token cost, and logging in checks it as any other."""
+    user = http_api.new_user()
+    cheap = chalice_local.CHEAP_SCRYPT
+    assert _stored_hash_cost(local_stack, user.username) == (cheap.log2_n, cheap.r, cheap.p)
+    assert http_api.login(user.username, "not the password").status == 401
+
+
+def test_only_a_stack_asked_for_cheap_hashing_gets_it_whatever_the_shell_says() -> None:
+    shell = {**os.environ, CHEAP_PASSWORD_HASHING_VARIABLE: "1"}
+    elsewhere = "http://127.0.0.1:9"  # an endpoint: no DynamoDB server is started
+    plain = LocalStack(environ=shell, dynamodb=elsewhere)
+    plain._prepare_environment()
+    assert CHEAP_PASSWORD_HASHING_VARIABLE not in plain.environ
+    asked = LocalStack(environ=shell, dynamodb=elsewhere, cheap_password_hashing=True)
+    asked._prepare_environment()
+    assert asked.environ[CHEAP_PASSWORD_HASHING_VARIABLE] == "1"
+
+
 def test_storage_failures_become_500_and_503_without_internals(tmp_path: Path) -> None:
     """Its own stack: deletes a table (unexpected: 500), then stops DynamoDB (503)."""
     with (
@@ -146,6 +185,9 @@ def test_storage_failures_become_500_and_503_without_internals(tmp_path: Path) -
         url = stack.base_url
         credentials = {"username": "outage", "password": "outage password"}
         assert session.post(f"{url}/auth/register", json=credentials).status_code == 201
+        # A stack not asked for cheap hashing (make run's) stores the production cost.
+        production = passwords.DEFAULT_PARAMETERS
+        assert _stored_hash_cost(stack, "outage") == (production.log2_n, production.r, production.p)
         token = session.post(f"{url}/auth/login", json=credentials).json()["access_token"]
         auth = {"Authorization": f"Bearer {token}"}
 
