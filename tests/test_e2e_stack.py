@@ -9,6 +9,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -139,16 +140,22 @@ def test_racing_registrations_of_one_name_yield_exactly_one_201(
     assert http_api.login(name, "racing password").status == 200
 
 
-def _stored_hash_cost(stack: LocalStack, username: str) -> tuple[int, int, int]:
-    """The scrypt cost (log2 N, r, p) of ``username``'s stored password hash."""
-    dynamodb = boto3.client(
+def _stack_dynamodb(stack: LocalStack) -> Any:
+    """A client of ``stack``'s DynamoDB server."""
+    return boto3.client(
         "dynamodb",
         endpoint_url=stack.dynamodb_endpoint,
         region_name="us-east-1",
         aws_access_key_id="local",
         aws_secret_access_key="local",
     )
-    item = dynamodb.get_item(TableName="tasks-api-local-users", Key={USERNAME: {"S": username}})
+
+
+def _stored_hash_cost(stack: LocalStack, username: str) -> tuple[int, int, int]:
+    """The scrypt cost (log2 N, r, p) of ``username``'s stored password hash."""
+    item = _stack_dynamodb(stack).get_item(
+        TableName="tasks-api-local-users", Key={USERNAME: {"S": username}}
+    )
     _, log2_n, r, p, _, _ = item["Item"]["password_hash"]["S"].split("$")
     return int(log2_n), int(r), int(p)
 
@@ -191,14 +198,7 @@ def test_storage_failures_become_500_and_503_without_internals(tmp_path: Path) -
         token = session.post(f"{url}/auth/login", json=credentials).json()["access_token"]
         auth = {"Authorization": f"Bearer {token}"}
 
-        dynamodb = boto3.client(
-            "dynamodb",
-            endpoint_url=stack.dynamodb_endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
-        dynamodb.delete_table(TableName="tasks-api-local-tasks")
+        _stack_dynamodb(stack).delete_table(TableName="tasks-api-local-tasks")
         broken = session.get(f"{url}/tasks", headers=auth)
         assert broken.status_code == 500
         error = broken.json()["error"]
