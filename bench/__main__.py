@@ -64,12 +64,17 @@ def main(argv: list[str] | None = None) -> int:
         contextlib.redirect_stdout(app_logs),
         tempfile.TemporaryDirectory(prefix="bench-") as scratch,
     ):
+        built: Path | None = None
         if "package" in wanted or "cold" in wanted:
-            results.package = _section(results, "package", lambda: _package(Path(scratch)))
+            measured = _section(results, "package", lambda: _package(Path(scratch)))
+            if measured is not None:
+                results.package, built = measured
         if "cold" in wanted:
             rounds = settings["cold-start rounds"]
             runtime = _section(
-                results, "package on Python 3.13", lambda: cold_start.prepare_runtime(Path(scratch))
+                results,
+                "package on Python 3.13",
+                lambda: cold_start.prepare_runtime(Path(scratch), built),
             )
             if isinstance(runtime, str):
                 _say(f"package cold starts on Python 3.13 skipped: {runtime}")
@@ -126,9 +131,10 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _package(scratch: Path) -> package_size.Package:
+def _package(scratch: Path) -> tuple[package_size.Package, Path]:
+    """The shipped package's contents, and the zip (the cold starts run it too)."""
     archive, seconds = package_size.build(scratch / "build")
-    return package_size.measure(archive, seconds)
+    return package_size.measure(archive, seconds), archive
 
 
 def _section(results: report.Results, name: str, run: Callable[[], T]) -> T | None:

@@ -130,8 +130,9 @@ class RuntimePackage:
     python: str
 
 
-def prepare_runtime(scratch: Path) -> RuntimePackage | str:
-    """Build the dev package, unpack it and make the 3.13 virtualenv; or why it cannot."""
+def prepare_runtime(scratch: Path, package: Path | None = None) -> RuntimePackage | str:
+    """Unpack the dev package (``package``, else built here) and make the 3.13 virtualenv;
+    or why it cannot."""
     from deploy import build as package_build
     from deploy import runtime_python
 
@@ -140,10 +141,12 @@ def prepare_runtime(scratch: Path) -> RuntimePackage | str:
         return f"no working {runtime_python.RUNTIME} (the pinned Lambda runtime)" + (
             f": {'; '.join(problems)}" if problems else ""
         )
-    out = scratch / "runtime-build"
-    package_build.build("dev", out)
+    if package is None:
+        out = scratch / "runtime-build"
+        package_build.build("dev", out)
+        package = out / package_build.PACKAGE
     task_root = scratch / "task"
-    with zipfile.ZipFile(out / package_build.PACKAGE) as archive:
+    with zipfile.ZipFile(package) as archive:
         archive.extractall(task_root)
     venv = scratch / "runtime-venv"
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}

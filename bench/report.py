@@ -124,7 +124,7 @@ def summary_rows(results: Results) -> list[Row]:
     if results.package:
         size, goal = results.package.zip_bytes, package_size.GOAL_BYTES
         rows.append(
-            ("Package: deployment.zip (`chalice package --stage dev`)", f"{size / 1000:,.1f} kB",
+            ("Package: deployment.zip (`make build STAGE=dev`)", f"{size / 1000:,.1f} kB",
              "—", f"{size / goal:.0%} of goal", "≤ 1 MB", size <= goal)
         )  # fmt: skip
     if results.hashing:
@@ -459,10 +459,10 @@ def _package_section(results: Results) -> list[str]:
     return [
         "## 6. Package size",
         "",
-        f"`chalice package --stage dev` of a clean copy of the project: deployment.zip is "
-        f"**{package.zip_bytes:,} bytes** (goal ≤ 1 MB), {package.files} files, "
-        f"{package.uncompressed_bytes:,} bytes uncompressed; `make build` adds Python 3.13 "
-        "bytecode. boto3 and botocore are not bundled: the runtime provides them.",
+        f"What ships, `make build STAGE=dev` (`chalice package` plus the pinned runtime's "
+        f"Python 3.13 bytecode): deployment.zip is **{package.zip_bytes:,} bytes** "
+        f"(goal ≤ 1 MB), {package.files} files, {package.uncompressed_bytes:,} bytes "
+        "uncompressed. boto3 and botocore are not bundled: the runtime provides them.",
         "",
         _table(
             "entry|bytes uncompressed",
